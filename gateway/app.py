@@ -1,0 +1,110 @@
+"""The Starlette app: /graphql, /healthz, sandbox mounts; provider clients live for its lifespan."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+import httpx
+from cross_web import HTTPException
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.types import Receive, Scope, Send
+from strawberry.asgi import GraphQL
+
+from gateway.config import Config
+from gateway.http_guards import AuthGuard, BodyLimit, error_response
+from gateway.sandbox import Sandbox
+from gateway.schema import build_schema
+from gateway.schema.context import GatewayContext
+from gateway.service import ContactService
+from providers.base import ContactAdapter, Runtime
+from providers.http import make_client
+from providers.model import ProviderName
+from providers.registry import REGISTRY
+
+log = logging.getLogger("gateway")
+
+
+class GraphQLApp(GraphQL[dict[str, Any], None]):
+    """strawberry's ASGI view, with JSON error bodies and the gateway context."""
+
+    def __init__(self, state: dict[str, GatewayContext], **kwargs: Any) -> None:
+        super().__init__(build_schema(), **kwargs)
+        self._state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await error_response(404, "not_found", "Only HTTP is served here.")(
+                scope, receive, send
+            )
+            return
+        try:
+            response = await self.run(Request(scope=scope, receive=receive))
+        except HTTPException as exc:
+            status = 415 if exc.reason == "Unsupported content type" else exc.status_code
+            response = error_response(status, "bad_request", exc.reason)
+        await response(scope, receive, send)
+
+    def decode_json(self, data: str | bytes) -> object:
+        try:
+            return super().decode_json(data)
+        except (ValueError, RecursionError) as exc:  # bad UTF-8 or absurd nesting, too
+            raise HTTPException(400, "Unable to parse request body as JSON") from exc
+
+    async def get_context(self, request: Any, response: Any) -> dict[str, Any]:
+        return {"request": request, "response": response, "gateway": self._state["context"]}
+
+
+def create_app(
+    config: Config,
+    *,
+    transports: Mapping[ProviderName, httpx.AsyncBaseTransport] | None = None,
+    sandbox: Sandbox | None = None,
+) -> Starlette:
+    """Build the app; pass `transports` to put a fake (or a simulator) under an adapter."""
+    transports = dict(transports or {})
+    if sandbox is not None:
+        transports = {**sandbox.transports(), **transports}
+    settings = config.gateway
+    runtime = Runtime(
+        deadline_seconds=settings.deadline_seconds, bulk_concurrency=settings.bulk_concurrency
+    )
+    state: dict[str, GatewayContext] = {}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with contextlib.AsyncExitStack() as stack:
+            adapters: dict[ProviderName, ContactAdapter] = {}
+            for name, provider_settings in config.providers.items():
+                client = make_client(provider_settings, transports.get(name))
+                await stack.enter_async_context(client)
+                adapters[name] = REGISTRY[name].build(provider_settings, client, runtime)
+            service = ContactService(
+                adapters,
+                deadline_seconds=settings.deadline_seconds,
+                max_bulk_contacts=settings.max_bulk_contacts,
+            )
+            state["context"] = GatewayContext(
+                service=service, region=settings.default_region, sandbox=config.sandbox
+            )
+            yield
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok", "sandbox": config.sandbox})
+
+    routes: list[Route | Mount] = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/graphql", GraphQLApp(state), methods=["GET", "POST"]),
+    ]
+    if sandbox is not None:
+        routes += [Mount(f"/sandbox/{name.value}", app) for name, app in sandbox.apps.items()]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    keys = [key.get_secret_value() for key in settings.api_keys]
+    app.add_middleware(AuthGuard, keys=keys)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    return app

@@ -1,0 +1,94 @@
+"""`gateway serve | export-schema | check-config`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from gateway.config import Config, ConfigError, load_config
+
+FIRST_MUTATION = """\
+mutation FirstContact {
+  upsertContact(
+    provider: TRACKLY
+    contact: {phone: "(415) 555-2671", customFields: {plan: "gold"}, enrollInJourneys: true}
+  ) {
+    __typename
+    ... on UpsertContactSuccess {
+      contact { id phone }
+      created
+      listMembershipCreated
+      journeysEnrolled
+      warnings
+    }
+    ... on Error { code message field retryable }
+  }
+}"""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="gateway", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="serve GraphQL (sandbox mode without a config)")
+    serve.add_argument("--config", help="TOML config (default: $GATEWAY_CONFIG)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    commands.add_parser("export-schema", help="print the GraphQL SDL")
+    check = commands.add_parser("check-config", help="validate a config file")
+    check.add_argument("--config", required=True)
+    args = parser.parse_args(argv)
+
+    if args.command == "export-schema":
+        from gateway.schema import export_sdl
+
+        sys.stdout.write(export_sdl())
+        return 0
+    if args.command == "check-config":
+        try:
+            config = load_config(args.config)
+        except ConfigError as exc:
+            print(f"gateway: {exc}", file=sys.stderr)
+            return 2
+        names = ", ".join(name.label for name in config.providers) or "no providers"
+        print(f"gateway: {args.config} is valid ({names})")
+        return 0
+    return _serve(args.config or os.environ.get("GATEWAY_CONFIG"), args.host, args.port)
+
+
+def _serve(config_path: str | None, host: str, port: int) -> int:
+    import uvicorn
+
+    from gateway.app import create_app
+    from gateway.sandbox import Sandbox
+
+    sandbox: Sandbox | None = None
+    if config_path:
+        try:
+            config: Config = load_config(config_path)
+        except ConfigError as exc:
+            print(f"gateway: {exc}", file=sys.stderr)
+            return 2
+        print(f"gateway: serving with {config_path}", flush=True)
+        if not config.gateway.api_keys:
+            print("gateway: WARNING no gateway.api_keys: clients are not authenticated", flush=True)
+    else:
+        sandbox = Sandbox()
+        config = sandbox.config()
+        labels = ", ".join(name.label for name in config.providers)
+        print(
+            f"gateway: sandbox mode (no config): built-in simulators of {labels}, "
+            "no credentials needed",
+            flush=True,
+        )
+    print(f"gateway: GraphiQL at http://{host}:{port}/graphql", flush=True)
+    if sandbox is not None:
+        print("gateway: paste this into GraphiQL to try it:\n" + FIRST_MUTATION, flush=True)
+    app = create_app(config, sandbox=sandbox)
+    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,142 @@
+"""TOML + ${ENV} -> typed settings. Every mistake is a start-up error that names the key.
+
+The environment is a parameter, so tests pass a dict; secrets are pydantic `SecretStr`, whose
+repr never shows the value.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import phonenumbers
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from providers.model import ProviderName
+from providers.registry import REGISTRY
+from providers.settings import ProviderSettings
+
+_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_SECTIONS = ("gateway", "providers")
+M = TypeVar("M", bound=BaseModel)
+
+
+class ConfigError(Exception):
+    """A configuration that must not start: the message says which key and why."""
+
+
+class GatewaySettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    api_keys: tuple[SecretStr, ...] = ()
+    default_region: str = "US"
+    max_bulk_contacts: int = Field(default=10_000, ge=1, le=1_000_000)
+    deadline_seconds: float = Field(default=30.0, gt=0, le=3_600)
+    max_body_bytes: int = Field(default=32 * 1024 * 1024, ge=1_024)
+    bulk_concurrency: int = Field(default=4, ge=1, le=64)
+
+    @field_validator("default_region")
+    @classmethod
+    def _region(cls, value: str) -> str:
+        region = value.upper()
+        if region not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"{value!r} is not a region code phonenumbers knows (e.g. US, GB)")
+        return region
+
+    @field_validator("api_keys")
+    @classmethod
+    def _non_empty_keys(cls, value: tuple[SecretStr, ...]) -> tuple[SecretStr, ...]:
+        if any(not key.get_secret_value() for key in value):
+            raise ValueError("an API key is empty")
+        return value
+
+
+@dataclass(frozen=True)
+class Config:
+    gateway: GatewaySettings = field(default_factory=GatewaySettings)
+    providers: Mapping[ProviderName, ProviderSettings] = field(default_factory=dict)
+    sandbox: bool = False
+    source: str | None = None
+
+
+def load_config(path: str | os.PathLike[str], environ: Mapping[str, str] | None = None) -> Config:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+    config = parse_config(data, os.environ if environ is None else environ)
+    return Config(config.gateway, config.providers, source=str(path))
+
+
+def parse_config(data: Mapping[str, Any], environ: Mapping[str, str]) -> Config:
+    unknown = sorted(set(data) - set(_SECTIONS))
+    if unknown:
+        raise ConfigError(f"unknown section(s) {', '.join(unknown)}; expected gateway, providers")
+    data = _substitute(data, environ, "")
+    gateway = _build(GatewaySettings, data.get("gateway", {}), "gateway")
+    tables = data.get("providers", {})
+    if not isinstance(tables, dict):
+        raise ConfigError("providers must be a table of [providers.<name>] tables")
+    known = {name.value: name for name in REGISTRY}
+    providers: dict[ProviderName, ProviderSettings] = {}
+    for key, table in tables.items():
+        if key not in known:
+            raise ConfigError(
+                f"unknown provider [providers.{key}]; known: {', '.join(sorted(known))}"
+            )
+        name = known[key]
+        providers[name] = _build(REGISTRY[name].settings, table, f"providers.{key}")
+    return Config(gateway, providers)
+
+
+def _build(model: type[M], table: Any, where: str) -> M:
+    if not isinstance(table, dict):
+        raise ConfigError(f"[{where}] must be a table")
+    try:
+        return model.model_validate(table)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, where)) from None
+
+
+def _describe(exc: ValidationError, where: str) -> str:
+    lines = []
+    for error in exc.errors(include_url=False, include_input=False):
+        key = ".".join([where, *(str(part) for part in error["loc"])])
+        if error["type"] == "extra_forbidden":
+            lines.append(f"{key}: unknown key")
+        elif error["type"] == "missing":
+            lines.append(f"{key}: required key is missing")
+        else:
+            lines.append(f"{key}: {error['msg']}")
+    return "invalid configuration:\n  " + "\n  ".join(lines)
+
+
+def _substitute(value: Any, environ: Mapping[str, str], where: str) -> Any:
+    """Replace ${NAME} in every string; a variable that is not set is an error naming it."""
+    if isinstance(value, str):
+
+        def lookup(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in environ:
+                raise ConfigError(
+                    f"environment variable {name} is not set (used in {where or 'the config'})"
+                )
+            return environ[name]
+
+        return _VARIABLE.sub(lookup, value)
+    if isinstance(value, dict):
+        return {
+            k: _substitute(v, environ, f"{where}.{k}" if where else k) for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_substitute(v, environ, where) for v in value]
+    return value

@@ -1,0 +1,45 @@
+"""Sandbox mode: the gateway with built-in provider simulators, no config and no credentials.
+
+Adapters reach the simulators in-process (httpx.ASGITransport); the simulators are also mounted
+under /sandbox/<provider> so their fault-injection route can be used over HTTP.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import httpx
+from pydantic import SecretStr
+from starlette.types import ASGIApp
+
+from gateway.config import Config, GatewaySettings
+from providers.model import ProviderName
+from providers.sandbox.trackly import SANDBOX_API_KEY as TRACKLY_KEY
+from providers.sandbox.trackly import TracklySimulator
+from providers.settings import ProviderSettings
+from providers.trackly import TracklySettings
+
+SANDBOX_LIST_NUMBER = "+18005551234"
+
+
+@dataclass
+class Sandbox:
+    trackly: TracklySimulator = field(default_factory=TracklySimulator)
+
+    @property
+    def apps(self) -> Mapping[ProviderName, ASGIApp]:
+        return {ProviderName.TRACKLY: self.trackly.app}
+
+    def transports(self) -> dict[ProviderName, httpx.AsyncBaseTransport]:
+        return {name: httpx.ASGITransport(app=app) for name, app in self.apps.items()}
+
+    def config(self, gateway: GatewaySettings | None = None) -> Config:
+        providers: dict[ProviderName, ProviderSettings] = {
+            ProviderName.TRACKLY: TracklySettings(
+                base_url="http://trackly.sandbox",
+                api_key=SecretStr(TRACKLY_KEY),
+                default_list_number=SANDBOX_LIST_NUMBER,
+            ),
+        }
+        return Config(gateway or GatewaySettings(), providers, sandbox=True)

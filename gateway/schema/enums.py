@@ -1,0 +1,26 @@
+"""GraphQL enums generated from the one Python enum of each concept (never a copy by hand)."""
+
+from __future__ import annotations
+
+import enum
+
+import strawberry
+
+from providers.errors import ErrorCode as _ErrorCode
+from providers.model import FieldMode, ProviderName
+from providers.model import SubscriptionStatus as _SubscriptionStatus
+
+
+def _mirror(source: type[enum.Enum], name: str, description: str) -> type[enum.Enum]:
+    mirror = enum.Enum(name, {member.name: member.name for member in source})  # type: ignore[misc]
+    return strawberry.enum(mirror, name=name, description=description)
+
+
+Provider = _mirror(ProviderName, "Provider", "The provider a mutation is routed to.")
+SubscriptionStatus = _mirror(
+    _SubscriptionStatus, "SubscriptionStatus", "A contact's subscription status."
+)
+FieldUpdateMode = _mirror(
+    FieldMode, "FieldUpdateMode", "MERGE keeps fields not sent; REPLACE drops them."
+)
+ErrorCode = _mirror(_ErrorCode, "ErrorCode", "Every reason the gateway can give for a failure.")

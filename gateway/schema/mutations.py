@@ -1,0 +1,138 @@
+"""The three mutations: translate the input, call the service, shape the answer. Nothing else."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from strawberry.types import Info
+
+from gateway.schema.context import gateway_context
+from gateway.schema.enums import FieldUpdateMode, Provider
+from gateway.schema.errors import error_from
+from gateway.schema.inputs import ContactInput, ContactRefInput
+from gateway.schema.payloads import (
+    BULK_ERRORS,
+    UPDATE_ERRORS,
+    UPSERT_ERRORS,
+    BulkItemError,
+    BulkUpsertContactsResult,
+    BulkUpsertContactsSuccess,
+    Contact,
+    UpdateContactFieldsResult,
+    UpdateContactFieldsSuccess,
+    UpsertContactResult,
+    UpsertContactSuccess,
+)
+from gateway.schema.scalars import CustomFields
+from gateway.schema.translate import given, to_draft, to_mode, to_ref
+from gateway.validation import custom_fields as check_custom_fields
+from providers.errors import Failure, ProviderError
+from providers.model import ContactDraft, ContactRecord, ProviderName
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Create or update one contact at the provider.")
+    async def upsert_contact(
+        self,
+        info: Info[Any, Any],
+        provider: Provider,  # type: ignore[valid-type]
+        contact: ContactInput,
+    ) -> UpsertContactResult:
+        context = gateway_context(info)
+        try:
+            draft = to_draft(contact, context.region)
+            result = await context.service.upsert(_provider(provider), draft)
+        except ProviderError as error:
+            return error_from(error.failure, "contact", UPSERT_ERRORS)  # type: ignore[return-value]
+        return UpsertContactSuccess(
+            contact=_contact(result.contact),
+            created=result.created,
+            list_membership_created=result.list_membership_created,
+            list_contact_id=result.list_contact_id,  # type: ignore[arg-type]
+            journeys_enrolled=result.journeys_enrolled,
+            warnings=list(result.warnings),
+        )
+
+    @strawberry.mutation(description="Create or update many contacts; results per input index.")
+    async def bulk_upsert_contacts(
+        self,
+        info: Info[Any, Any],
+        provider: Provider,  # type: ignore[valid-type]
+        contacts: list[ContactInput],
+    ) -> BulkUpsertContactsResult:
+        context = gateway_context(info)
+        name = _provider(provider)
+        try:
+            context.service.check_bulk_size(name, len(contacts))
+            drafts = [_draft_or_failure(c, context.region) for c in contacts]
+            outcome = await context.service.bulk_upsert(name, drafts)
+        except ProviderError as error:
+            return error_from(error.failure, None, BULK_ERRORS)  # type: ignore[return-value]
+        return BulkUpsertContactsSuccess(
+            success_count=outcome.success_count,
+            error_count=outcome.error_count,
+            contacts_created=outcome.contacts_created,
+            list_contacts_created=outcome.list_contacts_created,
+            journeys_enrolled=outcome.journeys_enrolled,
+            errors=[
+                BulkItemError(
+                    index=item.index,
+                    phone=item.phone or given(contacts[item.index].phone),
+                    email=item.email or given(contacts[item.index].email),
+                    error=error_from(item.failure, f"contacts[{item.index}]"),
+                )
+                for item in outcome.errors
+            ],
+            warnings=outcome.warnings,
+        )
+
+    @strawberry.mutation(description="Set custom fields on an existing contact.")
+    async def update_contact_fields(
+        self,
+        info: Info[Any, Any],
+        provider: Provider,  # type: ignore[valid-type]
+        contact: ContactRefInput,
+        custom_fields: CustomFields,
+        mode: FieldUpdateMode | None = FieldUpdateMode.MERGE,  # type: ignore[valid-type,attr-defined]
+    ) -> UpdateContactFieldsResult:
+        context = gateway_context(info)
+        try:
+            fields = check_custom_fields(custom_fields)
+            ref = to_ref(contact, context.region)
+            result = await context.service.update_fields(
+                _provider(provider), ref, fields, to_mode(mode)
+            )
+        except ProviderError as error:
+            failure = error.failure
+            # customFields is an argument of its own here; everything else is in `contact`.
+            path = None if (failure.field or "").startswith("customFields") else "contact"
+            return error_from(failure, path, UPDATE_ERRORS)  # type: ignore[return-value]
+        return UpdateContactFieldsSuccess(
+            contact=_contact(result.contact),
+            custom_fields=CustomFields(dict(result.custom_fields)),
+        )
+
+
+def _provider(provider: Any) -> ProviderName:
+    return ProviderName[provider.name]
+
+
+def _draft_or_failure(contact: ContactInput, region: str) -> ContactDraft | Failure:
+    try:
+        return to_draft(contact, region)
+    except ProviderError as error:
+        return error.failure
+
+
+def _contact(record: ContactRecord) -> Contact:
+    return Contact(
+        provider=Provider[record.provider.name],
+        id=strawberry.ID(record.id),
+        phone=record.phone,
+        email=record.email,
+        custom_fields=(
+            CustomFields(dict(record.custom_fields)) if record.custom_fields is not None else None
+        ),
+    )

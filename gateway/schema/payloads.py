@@ -1,0 +1,127 @@
+"""Success payloads and the three result unions."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+
+from gateway.schema.enums import Provider
+from gateway.schema.errors import (
+    AuthenticationError,
+    ConfigurationError,
+    Error,
+    NotFoundError,
+    NotSendableError,
+    ProviderUnavailableError,
+    RateLimitedError,
+    ValidationError,
+)
+from gateway.schema.scalars import CustomFields
+
+
+@strawberry.type(description="A contact as the provider holds it after the mutation.")
+class Contact:
+    provider: Provider  # type: ignore[valid-type]
+    id: strawberry.ID
+    phone: str | None = None
+    email: str | None = None
+    custom_fields: CustomFields | None = None
+
+
+@strawberry.type
+class UpsertContactSuccess:
+    contact: Contact
+    created: bool = strawberry.field(description="A new contact record was made at the provider.")
+    list_membership_created: bool | None = strawberry.field(
+        description="Trackly is_new_list_contact; null where the provider has no lists."
+    )
+    list_contact_id: strawberry.ID | None = strawberry.field(description="Trackly list_contact_id.")
+    journeys_enrolled: int = strawberry.field(description="Trackly journeys_enrolled; 0 elsewhere.")
+    warnings: list[str] = strawberry.field(
+        description="The provider's warnings plus the gateway's (dropped fields, ...)."
+    )
+
+
+@strawberry.type
+class UpdateContactFieldsSuccess:
+    contact: Contact
+    custom_fields: CustomFields = strawberry.field(description="The full set after the update.")
+
+
+@strawberry.type
+class BulkItemError:
+    index: int = strawberry.field(description="Position in the input list.")
+    phone: str | None
+    email: str | None
+    error: Error
+
+
+@strawberry.type
+class BulkUpsertContactsSuccess:
+    success_count: int = strawberry.field(
+        description="successCount + errorCount == number of contacts sent, always."
+    )
+    error_count: int
+    contacts_created: int
+    list_contacts_created: int
+    journeys_enrolled: int
+    errors: list[BulkItemError]
+    warnings: list[str]
+
+
+UPSERT_ERRORS = (
+    ValidationError,
+    NotFoundError,
+    NotSendableError,
+    AuthenticationError,
+    ConfigurationError,
+    RateLimitedError,
+    ProviderUnavailableError,
+)
+UPDATE_ERRORS = (
+    ValidationError,
+    NotFoundError,
+    AuthenticationError,
+    ConfigurationError,
+    RateLimitedError,
+    ProviderUnavailableError,
+)
+BULK_ERRORS = (
+    ValidationError,
+    AuthenticationError,
+    ConfigurationError,
+    RateLimitedError,
+    ProviderUnavailableError,
+)
+
+UpsertContactResult = Annotated[
+    UpsertContactSuccess
+    | ValidationError
+    | NotFoundError
+    | NotSendableError
+    | AuthenticationError
+    | ConfigurationError
+    | RateLimitedError
+    | ProviderUnavailableError,
+    strawberry.union("UpsertContactResult"),
+]
+UpdateContactFieldsResult = Annotated[
+    UpdateContactFieldsSuccess
+    | ValidationError
+    | NotFoundError
+    | AuthenticationError
+    | ConfigurationError
+    | RateLimitedError
+    | ProviderUnavailableError,
+    strawberry.union("UpdateContactFieldsResult"),
+]
+BulkUpsertContactsResult = Annotated[
+    BulkUpsertContactsSuccess
+    | ValidationError
+    | AuthenticationError
+    | ConfigurationError
+    | RateLimitedError
+    | ProviderUnavailableError,
+    strawberry.union("BulkUpsertContactsResult"),
+]

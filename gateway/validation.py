@@ -1,0 +1,134 @@
+"""The gateway's own checks on input, before any provider is called.
+
+Each raises ProviderError with `provider=None` (the gateway refused it) and `field` relative to
+the contact ("phone", "customFields.tier"); the schema layer adds the argument path.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from gateway.phones import InvalidPhone, normalize_phone
+from providers.errors import ErrorCode, ProviderError
+from providers.model import FieldValue
+
+MAX_TEXT = 4_096  # longest free-text value we pass on (names, URLs, field values)
+MAX_FIELD_KEY = 255
+MAX_FIELDS = 500
+MAX_TAGS = 100
+_KIND_NAMES: dict[type, str] = {dict: "an object", list: "an array"}
+
+
+def phone(raw: str | None, region: str, field: str = "phone") -> str | None:
+    if raw is None:
+        return None
+    try:
+        return normalize_phone(raw, region)
+    except InvalidPhone as exc:
+        code = ErrorCode.INVALID_LIST_NUMBER if field == "listNumber" else ErrorCode.INVALID_PHONE
+        raise ProviderError.of(code, f"{field} {_quote(raw)} {exc}", field=field) from None
+
+
+def custom_fields(value: Any, field: str = "customFields") -> dict[str, FieldValue]:
+    """An object whose values are strings, numbers or booleans; else INVALID_CUSTOM_FIELDS."""
+    if not isinstance(value, dict):
+        raise _bad_fields(f"{field} must be a JSON object of field name -> value", field)
+    if len(value) > MAX_FIELDS:
+        raise _bad_fields(f"{field} has {len(value)} keys; at most {MAX_FIELDS}", field)
+    for key, item in value.items():
+        where = f"{field}.{key}"
+        if not isinstance(key, str) or not key.strip() or len(key) > MAX_FIELD_KEY:
+            raise _bad_fields(f"{field} has an empty or over-long key", field)
+        if isinstance(item, bool | int | str):
+            if isinstance(item, str) and len(item) > MAX_TEXT:
+                raise _bad_fields(f"{where} is longer than {MAX_TEXT} characters", where)
+            continue
+        if isinstance(item, float) and math.isfinite(item):
+            continue
+        kind = _KIND_NAMES.get(type(item), "null")
+        raise _bad_fields(
+            f"{where} is {kind}; custom field values must be a string, number or boolean", where
+        )
+    return value
+
+
+def text(raw: str | None, field: str) -> str | None:
+    if raw is None:
+        return None
+    if len(raw) > MAX_TEXT:
+        raise ProviderError.of(
+            ErrorCode.INVALID_REQUEST, f"{field} is longer than {MAX_TEXT} characters", field=field
+        )
+    return raw
+
+
+def signup_date(raw: str | None) -> datetime | None:
+    if raw is None:
+        return None
+    try:
+        when = datetime.fromisoformat(raw.strip())
+    except ValueError:
+        raise ProviderError.of(
+            ErrorCode.INVALID_REQUEST,
+            f"signupDate {_quote(raw)} is not an ISO 8601 date-time, e.g. 2025-03-15T14:30:00Z",
+            field="signupDate",
+        ) from None
+    # A date-time without an offset is taken as UTC, as the providers document.
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
+def ip_address(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    try:
+        return str(ipaddress.ip_address(raw.strip()))
+    except ValueError:
+        raise ProviderError.of(
+            ErrorCode.INVALID_REQUEST,
+            f"ipAddress {_quote(raw)} is not an IPv4 or IPv6 address",
+            field="ipAddress",
+        ) from None
+
+
+def tags(raw: Iterable[str] | None) -> tuple[str, ...] | None:
+    if raw is None:
+        return None
+    names: list[str] = []
+    for position, name in enumerate(raw):
+        clean = name.strip()
+        if not clean or len(clean) > MAX_FIELD_KEY:
+            raise ProviderError.of(
+                ErrorCode.INVALID_REQUEST,
+                "a tag name is empty or longer than 255 characters",
+                field=f"tags[{position}]",
+            )
+        if clean not in names:
+            names.append(clean)
+    if len(names) > MAX_TAGS:
+        raise ProviderError.of(
+            ErrorCode.TOO_MANY_TAGS, f"{len(names)} tags; at most {MAX_TAGS}", field="tags"
+        )
+    return tuple(names)
+
+
+def email(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    clean = raw.strip()
+    if not clean:
+        return None
+    if len(clean) > 320:
+        raise ProviderError.of(ErrorCode.INVALID_EMAIL, "email is too long", field="email")
+    return clean
+
+
+def _bad_fields(message: str, field: str) -> ProviderError:
+    return ProviderError.of(ErrorCode.INVALID_CUSTOM_FIELDS, message, field=field)
+
+
+def _quote(raw: str) -> str:
+    return repr(raw if len(raw) <= 40 else raw[:40] + "…")

@@ -1,0 +1,66 @@
+"""The adapter contract: what the gateway may ask of any provider, and how one is registered."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import httpx
+
+from providers.errors import Failure
+from providers.model import (
+    BulkResult,
+    ContactDraft,
+    ContactRef,
+    CustomFields,
+    FieldMode,
+    FieldsResult,
+    IndexedContact,
+    ProviderName,
+    UpsertResult,
+)
+from providers.settings import ProviderSettings
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    """Gateway-wide knobs an adapter needs, independent of any provider."""
+
+    deadline_seconds: float = 30.0
+    bulk_concurrency: int = 4
+
+
+class ContactAdapter(Protocol):
+    provider: ProviderName
+
+    def check(self, contact: ContactDraft) -> Failure | None:
+        """Refuse, without any call, what this provider could never accept."""
+        ...
+
+    def warnings_for(self, contact: ContactDraft) -> list[str]:
+        """Input this provider cannot store: said, never silently dropped."""
+        ...
+
+    async def upsert(self, contact: ContactDraft) -> UpsertResult: ...
+
+    async def bulk_upsert(self, items: Sequence[IndexedContact]) -> BulkResult:
+        """Upsert checked contacts; failures are keyed by each item's input index."""
+        ...
+
+    async def update_fields(
+        self, ref: ContactRef, fields: CustomFields, mode: FieldMode
+    ) -> FieldsResult: ...
+
+
+AdapterFactory = Callable[[ProviderSettings, httpx.AsyncClient, Runtime], ContactAdapter]
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderSpec:
+    """How the gateway finds, configures and builds one provider's adapter."""
+
+    name: ProviderName
+    settings: type[ProviderSettings]
+    build: AdapterFactory
+    docs_url: str

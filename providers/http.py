@@ -1,0 +1,225 @@
+"""What every adapter shares on the wire: one pooled client, and failures mapped at the boundary.
+
+No httpx exception and no unreadable body escapes `ProviderHttp.call`: transport failures become
+TIMEOUT / UNAVAILABLE, a non-2xx answer goes through the provider's ErrorTable, and a 2xx whose
+body is not JSON is PROVIDER_ERROR.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import httpx
+
+from providers.errors import ErrorCode, Failure, ProviderError
+from providers.errortable import ErrorTable
+from providers.model import ProviderName
+from providers.settings import ProviderSettings
+
+T = TypeVar("T")
+
+# body -> (the provider's code or message used as the table key, a human message)
+ErrorReader = Callable[[Any], tuple[str | None, str | None]]
+
+USER_AGENT = "contact-gateway/0.1"
+_RAW_SNIPPET = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    status: int
+    body: Any
+    request_id: str | None
+
+
+def make_client(
+    settings: ProviderSettings, transport: httpx.AsyncBaseTransport | None = None
+) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        base_url=settings.base_url,
+        timeout=settings.timeout_seconds,
+        limits=httpx.Limits(
+            max_connections=settings.max_connections,
+            max_keepalive_connections=settings.max_connections,
+        ),
+        transport=transport,
+        headers={"User-Agent": USER_AGENT},
+    )
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Retry-After as seconds: either a number of seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+class ProviderHttp:
+    def __init__(
+        self,
+        provider: ProviderName,
+        client: httpx.AsyncClient,
+        table: ErrorTable,
+        read_error: ErrorReader,
+    ) -> None:
+        self.provider = provider
+        self.client = client
+        self.table = table
+        self.read_error = read_error
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        content: bytes | None = None,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Reply:
+        """Send one request; return a 2xx reply with a JSON body, else raise ProviderError."""
+        if json_body is not None:
+            content = json.dumps(json_body, separators=(",", ":")).encode()
+        all_headers = {"Content-Type": "application/json"} if content is not None else {}
+        all_headers.update(headers or {})
+        try:
+            response = await self.client.request(
+                method, path, content=content, params=params, headers=all_headers
+            )
+        except httpx.TimeoutException as exc:
+            raise self._transport_failure(ErrorCode.TIMEOUT, "did not answer in time", exc) from exc
+        except httpx.HTTPError as exc:
+            raise self._transport_failure(
+                ErrorCode.UNAVAILABLE, "could not be reached", exc
+            ) from exc
+        request_id = response.headers.get("x-request-id")
+        body = _json_or_none(response.content)
+        if 200 <= response.status_code < 300:
+            if body is None:
+                raise ProviderError(
+                    Failure(
+                        ErrorCode.PROVIDER_ERROR,
+                        self._message("sent a response the gateway could not read", request_id),
+                        provider=self.provider,
+                        provider_code=_snippet(response.content),
+                    )
+                )
+            return Reply(response.status_code, body, request_id)
+        raise ProviderError(
+            self.failure(
+                response.status_code,
+                body,
+                raw=response.content,
+                request_id=request_id,
+                retry_after=parse_retry_after(response.headers.get("retry-after")),
+            )
+        )
+
+    def object_of(self, reply: Reply) -> dict[str, Any]:
+        """The reply's JSON object; anything else is an answer the gateway cannot use."""
+        if not isinstance(reply.body, dict):
+            raise ProviderError(
+                Failure(
+                    ErrorCode.PROVIDER_ERROR,
+                    self._message("answered with JSON that is not an object", reply.request_id),
+                    provider=self.provider,
+                    provider_code=type(reply.body).__name__,
+                )
+            )
+        return reply.body
+
+    def failure(
+        self,
+        status: int,
+        body: Any,
+        *,
+        raw: bytes = b"",
+        request_id: str | None = None,
+        retry_after: float | None = None,
+    ) -> Failure:
+        """Translate one error answer (or one bulk item's error) through the table."""
+        key, text = self.read_error(body) if body is not None else (None, None)
+        found = self.table.classify(status, key)
+        detail = text or key or f"answered HTTP {status}"
+        return Failure(
+            code=found.code,
+            message=self._message(detail, request_id),
+            provider=self.provider,
+            provider_code=key or text or _snippet(raw) or f"HTTP {status}",
+            field=found.field,
+            retry_after=retry_after if found.code is ErrorCode.RATE_LIMITED else None,
+        )
+
+    def _message(self, detail: str, request_id: str | None) -> str:
+        suffix = f" (provider request id {request_id})" if request_id else ""
+        return f"{self.provider.label}: {detail}{suffix}"
+
+    def _transport_failure(self, code: ErrorCode, what: str, exc: Exception) -> ProviderError:
+        return ProviderError(
+            Failure(
+                code,
+                f"{self.provider.label} {what} ({type(exc).__name__})",
+                provider=self.provider,
+                provider_code=type(exc).__name__,
+            )
+        )
+
+
+async def within_deadline(
+    seconds: float, provider: ProviderName, operation: Callable[[], Awaitable[T]]
+) -> T:
+    """Bound one provider operation (all its calls) by the gateway's deadline."""
+    try:
+        async with asyncio.timeout(seconds):
+            return await operation()
+    except TimeoutError:
+        raise ProviderError(
+            Failure(
+                ErrorCode.TIMEOUT,
+                f"{provider.label} did not finish within the {seconds:g}s deadline",
+                provider=provider,
+                provider_code="deadline",
+            )
+        ) from None
+
+
+def as_int(value: Any) -> int:
+    """A count from a provider body: 0 unless it really is an integer."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def as_str(value: Any) -> str | None:
+    return str(value) if value not in (None, "") else None
+
+
+def as_strings(value: Any) -> list[str]:
+    return [w for w in value if isinstance(w, str)] if isinstance(value, list) else []
+
+
+def _json_or_none(raw: bytes) -> Any:
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+
+
+def _snippet(raw: bytes) -> str | None:
+    text = raw[:_RAW_SNIPPET].decode("utf-8", "replace").strip()
+    return text or None

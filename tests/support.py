@@ -1,0 +1,130 @@
+"""Helpers shared by the tests: run the real ASGI app (lifespan included) and query it."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+import httpx
+from pydantic import SecretStr
+
+from gateway.app import create_app
+from gateway.config import Config, GatewaySettings
+from gateway.sandbox import Sandbox
+from providers.model import ProviderName
+from providers.trackly import TracklySettings
+
+TRACKLY_KEY = "trk_" + "a1b2" * 8
+TRACKLY_URL = "https://trackly.test/api"
+LIST_NUMBER = "+18005551234"
+
+
+class GatewayClient:
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self.http = http
+
+    async def post(
+        self, query: str, variables: Mapping[str, Any] | None = None, **kwargs: Any
+    ) -> httpx.Response:
+        return await self.http.post(
+            "/graphql", json={"query": query, "variables": dict(variables or {})}, **kwargs
+        )
+
+    async def data(
+        self, query: str, variables: Mapping[str, Any] | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
+        """The `data` of a GraphQL answer that must carry no transport-level errors."""
+        response = await self.post(query, variables, **kwargs)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert "errors" not in body, body
+        return body["data"]  # type: ignore[no-any-return]
+
+
+@contextlib.asynccontextmanager
+async def serve(
+    config: Config,
+    *,
+    transports: Mapping[ProviderName, httpx.AsyncBaseTransport] | None = None,
+    sandbox: Sandbox | None = None,
+) -> AsyncIterator[GatewayClient]:
+    app = create_app(config, transports=transports, sandbox=sandbox)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as http:
+            yield GatewayClient(http)
+
+
+def trackly_config(**gateway: Any) -> Config:
+    return Config(
+        GatewaySettings(**gateway),
+        {
+            ProviderName.TRACKLY: TracklySettings(
+                base_url=TRACKLY_URL,
+                api_key=SecretStr(TRACKLY_KEY),
+                default_list_number=LIST_NUMBER,
+            )
+        },
+    )
+
+
+def answer(
+    status: int = 200,
+    body: Any = None,
+    *,
+    raw: bytes | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> httpx.MockTransport:
+    """A provider that gives the same answer to every request."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if raw is not None:
+            return httpx.Response(status, content=raw, headers=headers)
+        return httpx.Response(status, json=body, headers=headers)
+
+    return httpx.MockTransport(handler)
+
+
+UPSERT = """
+mutation Upsert($provider: Provider!, $contact: ContactInput!) {
+  upsertContact(provider: $provider, contact: $contact) {
+    __typename
+    ... on UpsertContactSuccess {
+      contact { provider id phone email customFields }
+      created listMembershipCreated listContactId journeysEnrolled warnings
+    }
+    ... on Error { code message provider providerCode field retryable }
+    ... on RateLimitedError { retryAfterSeconds }
+    ... on ProviderUnavailableError { retryAfterSeconds }
+  }
+}
+"""
+
+BULK = """
+mutation Bulk($provider: Provider!, $contacts: [ContactInput!]!) {
+  bulkUpsertContacts(provider: $provider, contacts: $contacts) {
+    __typename
+    ... on BulkUpsertContactsSuccess {
+      successCount errorCount contactsCreated listContactsCreated journeysEnrolled warnings
+      errors {
+        index phone email
+        error { __typename code message provider providerCode field retryable }
+      }
+    }
+    ... on Error { code message provider providerCode field retryable }
+  }
+}
+"""
+
+UPDATE = """
+mutation Update($provider: Provider!, $contact: ContactRefInput!, $fields: CustomFields!,
+                $mode: FieldUpdateMode) {
+  updateContactFields(provider: $provider, contact: $contact, customFields: $fields,
+                      mode: $mode) {
+    __typename
+    ... on UpdateContactFieldsSuccess { contact { provider id phone email } customFields }
+    ... on Error { code message provider providerCode field retryable }
+  }
+}
+"""
