@@ -91,8 +91,13 @@ class ProviderHttp:
         content: bytes | None = None,
         params: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
+        idempotent: bool = True,
     ) -> Reply:
-        """Send one request; return a 2xx reply with a JSON body, else raise ProviderError."""
+        """Send one request; return a 2xx reply with a JSON body, else raise ProviderError.
+
+        `idempotent=False` marks a request that must never be re-sent blindly (a create that
+        may have happened although its answer was lost); the retry layer honours it.
+        """
         if json_body is not None:
             content = json.dumps(json_body, separators=(",", ":")).encode()
         all_headers = {"Content-Type": "application/json"} if content is not None else {}
