@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 from cross_web import HTTPException
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
@@ -52,9 +53,13 @@ class GraphQLApp(GraphQL[dict[str, Any], None]):
 
     def decode_json(self, data: str | bytes) -> object:
         try:
-            return super().decode_json(data)
+            decoded = super().decode_json(data)
         except (ValueError, RecursionError) as exc:  # bad UTF-8 or absurd nesting, too
             raise HTTPException(400, "Unable to parse request body as JSON") from exc
+        items = decoded if isinstance(decoded, list) else [decoded]
+        if not all(isinstance(item, dict) for item in items):
+            raise HTTPException(400, "The request body must be a JSON object")
+        return decoded
 
     async def get_context(self, request: Any, response: Any) -> dict[str, Any]:
         return {"request": request, "response": response, "gateway": self._state["context"]}
@@ -103,8 +108,19 @@ def create_app(
     ]
     if sandbox is not None:
         routes += [Mount(f"/sandbox/{name.value}", app) for name, app in sandbox.apps.items()]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={StarletteHTTPException: _http_error},
+    )
     keys = [key.get_secret_value() for key in settings.api_keys]
     app.add_middleware(AuthGuard, keys=keys)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    return error_response(
+        exc.status_code, "http_error", exc.detail, headers=dict(exc.headers or {})
+    )

@@ -1,0 +1,260 @@
+"""What goes over the wire to Trackly: paths, headers, bodies, chunking."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+import respx
+
+from tests.support import (
+    BULK,
+    LIST_NUMBER,
+    TRACKLY_KEY,
+    TRACKLY_URL,
+    UPDATE,
+    UPSERT,
+    serve,
+    trackly_config,
+)
+
+UPSERT_OK = {
+    "success": True,
+    "contact_id": "665a1b2c3d4e5f6a7b8c9d0e",
+    "list_contact_id": "665a1b2c3d4e5f6a7b8c9d0f",
+    "is_new_contact": True,
+    "is_new_list_contact": True,
+    "journeys_enrolled": 1,
+    "warnings": ["a provider warning"],
+}
+
+
+def sent(route: respx.Route, call: int = -1) -> dict[str, Any]:
+    return json.loads(route.calls[call].request.content)  # type: ignore[no-any-return]
+
+
+@respx.mock
+async def test_upsert_sends_every_documented_parameter_with_the_key_in_x_api_key() -> None:
+    route = respx.post(f"{TRACKLY_URL}/v2/contacts").respond(200, json=UPSERT_OK)
+    contact = {
+        "phone": "(415) 555-9876",
+        "listNumber": "+1 800 555 0000",
+        "customFields": {"first_name": "Jane", "score": 4.5, "vip": True, "visits": 3},
+        "fieldMode": "REPLACE",
+        "enrollInJourneys": True,
+        "signupDate": "2025-03-15T16:30:00+02:00",
+        "ipAddress": "203.0.113.42",
+        "signupUrl": "https://example.com/signup",
+        "trackly": {
+            "skipJourneyIfExists": False,
+            "adNetworkSource": "facebook",
+            "adNetworkId": "cmp-9",
+        },
+    }
+    async with serve(trackly_config()) as gw:
+        data = await gw.data(UPSERT, {"provider": "TRACKLY", "contact": contact})
+    request = route.calls.last.request
+    assert request.headers["x-api-key"] == TRACKLY_KEY
+    assert "authorization" not in request.headers
+    assert request.headers["content-type"] == "application/json"
+    assert sent(route) == {
+        "phone_number": "+14155559876",
+        "list_number": "+18005550000",
+        "use_journeys": True,
+        "skip_journey_if_exists": False,
+        "custom_fields": {"first_name": "Jane", "score": 4.5, "vip": True, "visits": 3},
+        "override_custom_fields": True,
+        "signup_date": "2025-03-15T14:30:00Z",
+        "ip_address": "203.0.113.42",
+        "url": "https://example.com/signup",
+        "ad_network_source": "facebook",
+        "ad_network_id": "cmp-9",
+    }
+    result = data["upsertContact"]
+    assert result == {
+        "__typename": "UpsertContactSuccess",
+        "contact": {
+            "provider": "TRACKLY",
+            "id": "665a1b2c3d4e5f6a7b8c9d0e",
+            "phone": "+14155559876",
+            "email": None,
+            "customFields": None,
+        },
+        "created": True,
+        "listMembershipCreated": True,
+        "listContactId": "665a1b2c3d4e5f6a7b8c9d0f",
+        "journeysEnrolled": 1,
+        "warnings": ["a provider warning"],
+    }
+
+
+@respx.mock
+async def test_upsert_defaults_merge_the_default_list_and_safe_journey_skip() -> None:
+    route = respx.post(f"{TRACKLY_URL}/v2/contacts").respond(200, json=UPSERT_OK)
+    async with serve(trackly_config()) as gw:
+        await gw.data(
+            UPSERT,
+            {"provider": "TRACKLY", "contact": {"phone": "+447911123456", "customFields": {}}},
+        )
+    assert sent(route) == {
+        "phone_number": "+447911123456",
+        "list_number": LIST_NUMBER,
+        "use_journeys": False,
+        "skip_journey_if_exists": True,
+        "custom_fields": {},
+        "override_custom_fields": False,
+    }
+
+
+@respx.mock
+async def test_fields_trackly_cannot_store_come_back_as_warnings_not_silence() -> None:
+    respx.post(f"{TRACKLY_URL}/v2/contacts").respond(200, json={**UPSERT_OK, "warnings": []})
+    contact = {
+        "phone": "4155559876",
+        "email": "jane@example.com",
+        "firstName": "Jane",
+        "lastName": "Doe",
+        "tags": ["vip"],
+        "status": "SUBSCRIBED",
+        "heymarket": {"displayName": "Jane"},
+    }
+    async with serve(trackly_config()) as gw:
+        data = await gw.data(UPSERT, {"provider": "TRACKLY", "contact": contact})
+    warnings = " | ".join(data["upsertContact"]["warnings"])
+    for name in ("email", "firstName", "lastName", "tags", "status", "heymarket options"):
+        assert name in warnings
+
+
+@respx.mock
+async def test_update_fields_puts_merge_flag_from_mode_and_returns_the_full_set() -> None:
+    full = {"first_name": "Jane", "vip_status": "gold"}
+    route = respx.put(f"{TRACKLY_URL}/v2/contacts").respond(
+        200, json={"success": True, "list_contact_id": "lc1", "custom_fields": full}
+    )
+    async with serve(trackly_config()) as gw:
+        for mode, merge in (("MERGE", True), ("REPLACE", False)):
+            data = await gw.data(
+                UPDATE,
+                {
+                    "provider": "TRACKLY",
+                    "contact": {"phone": "415 555 9876", "listNumber": "+18005550000"},
+                    "fields": {"vip_status": "gold"},
+                    "mode": mode,
+                },
+            )
+            assert sent(route) == {
+                "phone_number": "+14155559876",
+                "list_number": "+18005550000",
+                "custom_fields": {"vip_status": "gold"},
+                "merge_fields": merge,
+            }
+            assert data["updateContactFields"]["customFields"] == full
+
+
+@respx.mock
+async def test_update_answer_without_fields_reads_them_back_from_the_lookup() -> None:
+    respx.put(f"{TRACKLY_URL}/v2/contacts").respond(200, json={"success": True})
+    lookup = respx.get(f"{TRACKLY_URL}/v2/contacts/%2B14155559876").respond(
+        200,
+        json={"lists": [{"list_number": LIST_NUMBER, "custom_fields": {"a": 1, "b": 2}}]},
+    )
+    async with serve(trackly_config()) as gw:
+        data = await gw.data(
+            UPDATE,
+            {"provider": "TRACKLY", "contact": {"phone": "+14155559876"}, "fields": {"b": 2}},
+        )
+    assert lookup.called
+    assert data["updateContactFields"]["customFields"] == {"a": 1, "b": 2}
+
+
+@respx.mock
+async def test_bulk_splits_into_requests_of_at_most_1000_and_sums_the_counts() -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        contacts = json.loads(request.content)["contacts"]
+        return httpx.Response(
+            200,
+            json={
+                "success_count": len(contacts),
+                "error_count": 0,
+                "errors": [],
+                "contacts_created": len(contacts),
+                "list_contacts_created": len(contacts),
+                "journeys_enrolled": 0,
+                "warnings": ["same warning"],
+            },
+        )
+
+    route = respx.post(f"{TRACKLY_URL}/v2/contacts/bulk").mock(side_effect=answer)
+    contacts = [{"phone": f"+1415555{n:04d}"} for n in range(2_345)]
+    async with serve(trackly_config()) as gw:
+        data = await gw.data(BULK, {"provider": "TRACKLY", "contacts": contacts})
+    sizes = sorted(len(json.loads(c.request.content)["contacts"]) for c in route.calls)
+    assert sizes == [345, 1000, 1000]
+    phones = {
+        item["phone_number"]
+        for c in route.calls
+        for item in json.loads(c.request.content)["contacts"]
+    }
+    assert len(phones) == 2_345 and all(p.startswith("+1") for p in phones)
+    result = data["bulkUpsertContacts"]
+    assert (result["successCount"], result["errorCount"]) == (2_345, 0)
+    assert (result["contactsCreated"], result["listContactsCreated"]) == (2_345, 2_345)
+    assert result["warnings"] == ["same warning"]
+
+
+@respx.mock
+async def test_bulk_keeps_each_request_under_5_mb() -> None:
+    route = respx.post(f"{TRACKLY_URL}/v2/contacts/bulk").mock(
+        side_effect=lambda request: httpx.Response(200, json={"errors": []})
+    )
+    # ~3.9 KB per contact: 1,000 of them would be 3.9 MB... 1,400 would pass 5 MB.
+    big = {"note": "x" * 3_700}
+    contacts = [{"phone": f"+1415555{n:04d}", "customFields": big} for n in range(1_400)]
+    async with serve(trackly_config()) as gw:
+        data = await gw.data(BULK, {"provider": "TRACKLY", "contacts": contacts})
+    assert data["bulkUpsertContacts"]["errorCount"] == 0
+    assert all(len(call.request.content) <= 5_000_000 for call in route.calls)
+    assert sum(len(json.loads(c.request.content)["contacts"]) for c in route.calls) == 1_400
+
+
+@respx.mock
+async def test_bulk_refuses_a_contact_over_4000_bytes_locally_and_sends_the_rest() -> None:
+    route = respx.post(f"{TRACKLY_URL}/v2/contacts/bulk").respond(200, json={"errors": []})
+    contacts = [
+        {"phone": "+14155550001"},
+        {"phone": "+14155550002", "customFields": {"note": "x" * 4_000}},
+        {"phone": "+14155550003"},
+    ]
+    async with serve(trackly_config()) as gw:
+        data = await gw.data(BULK, {"provider": "TRACKLY", "contacts": contacts})
+    result = data["bulkUpsertContacts"]
+    assert (result["successCount"], result["errorCount"]) == (2, 1)
+    [item] = result["errors"]
+    assert item["index"] == 1
+    assert (item["error"]["code"], item["error"]["provider"]) == ("PAYLOAD_TOO_LARGE", None)
+    assert [c["phone_number"] for c in sent(route)["contacts"]] == ["+14155550001", "+14155550003"]
+
+
+@pytest.mark.parametrize("entry_index", [None, 99, "1", True])
+@respx.mock
+async def test_bulk_error_without_a_usable_index_is_matched_by_phone(entry_index: Any) -> None:
+    respx.post(f"{TRACKLY_URL}/v2/contacts/bulk").respond(
+        200,
+        json={
+            "errors": [
+                {
+                    "index": entry_index,
+                    "phone_number": "+14155550002",
+                    "code": "not_sendable",
+                    "error": "VOIP",
+                }
+            ]
+        },
+    )
+    contacts = [{"phone": "+14155550001"}, {"phone": "+14155550002"}]
+    async with serve(trackly_config()) as gw:
+        data = await gw.data(BULK, {"provider": "TRACKLY", "contacts": contacts})
+    [item] = data["bulkUpsertContacts"]["errors"]
+    assert (item["index"], item["error"]["code"]) == (1, "NOT_SENDABLE")
