@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -27,6 +29,9 @@ from providers.base import ContactAdapter, Runtime
 from providers.http import make_client
 from providers.model import ProviderName
 from providers.registry import REGISTRY
+from providers.resilience import CallGuard
+from providers.resilience.pacing import Clock, Sleep
+from providers.sandbox.transport import ServedSimulator
 
 log = logging.getLogger("gateway")
 
@@ -70,24 +75,33 @@ def create_app(
     *,
     transports: Mapping[ProviderName, httpx.AsyncBaseTransport] | None = None,
     sandbox: Sandbox | None = None,
+    clock: Clock = time.monotonic,
+    sleep: Sleep = asyncio.sleep,
 ) -> Starlette:
-    """Build the app; pass `transports` to put a fake (or a simulator) under an adapter."""
+    """Build the app; pass `transports` to put a fake (or a simulator) under an adapter,
+    and `clock`/`sleep` to drive pacing and circuit breaking from a test's own clock."""
     transports = dict(transports or {})
     if sandbox is not None:
         transports = {**sandbox.transports(), **transports}
     settings = config.gateway
-    runtime = Runtime(
-        deadline_seconds=settings.deadline_seconds, bulk_concurrency=settings.bulk_concurrency
-    )
     state: dict[str, GatewayContext] = {}
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as stack:
             adapters: dict[ProviderName, ContactAdapter] = {}
+            guards: dict[ProviderName, CallGuard] = {}
             for name, provider_settings in config.providers.items():
                 client = make_client(provider_settings, transports.get(name))
                 await stack.enter_async_context(client)
+                guards[name] = CallGuard.from_settings(
+                    name, provider_settings, clock=clock, sleep=sleep
+                )
+                runtime = Runtime(
+                    deadline_seconds=settings.deadline_seconds,
+                    bulk_concurrency=settings.bulk_concurrency,
+                    guard=guards[name],
+                )
                 adapters[name] = REGISTRY[name].build(provider_settings, client, runtime)
             service = ContactService(
                 adapters,
@@ -95,7 +109,10 @@ def create_app(
                 max_bulk_contacts=settings.max_bulk_contacts,
             )
             state["context"] = GatewayContext(
-                service=service, region=settings.default_region, sandbox=config.sandbox
+                service=service,
+                region=settings.default_region,
+                sandbox=config.sandbox,
+                guards=guards,
             )
             yield
 
@@ -107,7 +124,10 @@ def create_app(
         Route("/graphql", GraphQLApp(state), methods=["GET", "POST"]),
     ]
     if sandbox is not None:
-        routes += [Mount(f"/sandbox/{name.value}", app) for name, app in sandbox.apps.items()]
+        routes += [
+            Mount(f"/sandbox/{name.value}", ServedSimulator(app))
+            for name, app in sandbox.apps.items()
+        ]
     app = Starlette(
         routes=routes,
         lifespan=lifespan,

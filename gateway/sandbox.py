@@ -17,6 +17,7 @@ from gateway.config import Config, GatewaySettings
 from providers.model import ProviderName
 from providers.sandbox.trackly import SANDBOX_API_KEY as TRACKLY_KEY
 from providers.sandbox.trackly import TracklySimulator
+from providers.sandbox.transport import SimulatorTransport
 from providers.settings import ProviderSettings
 from providers.trackly import TracklySettings
 
@@ -32,7 +33,7 @@ class Sandbox:
         return {ProviderName.TRACKLY: self.trackly.app}
 
     def transports(self) -> dict[ProviderName, httpx.AsyncBaseTransport]:
-        return {name: httpx.ASGITransport(app=app) for name, app in self.apps.items()}
+        return {name: SimulatorTransport(app=app) for name, app in self.apps.items()}
 
     def config(self, gateway: GatewaySettings | None = None) -> Config:
         providers: dict[ProviderName, ProviderSettings] = {

@@ -20,15 +20,21 @@ from providers.model import (
     ProviderName,
     UpsertResult,
 )
+from providers.resilience.guard import CallGuard
 from providers.settings import ProviderSettings
 
 
 @dataclass(frozen=True, slots=True)
 class Runtime:
-    """Gateway-wide knobs an adapter needs, independent of any provider."""
+    """What the gateway hands an adapter besides its settings and client.
+
+    `guard` is this account's retries, pacing and circuit breaker: pass it to ProviderHttp so
+    every request of the adapter goes through it.
+    """
 
     deadline_seconds: float = 30.0
     bulk_concurrency: int = 4
+    guard: CallGuard | None = None
 
 
 class ContactAdapter(Protocol):

@@ -121,11 +121,18 @@ class Failure:
 
 
 class ProviderError(Exception):
-    """Raised by adapters (and the gateway's own checks) for every expected failure."""
+    """Raised by adapters (and the gateway's own checks) for every expected failure.
 
-    def __init__(self, failure: Failure) -> None:
+    `status` is the HTTP status of the provider's answer (None: there was no answer), and
+    `reached` is False only when the request certainly never reached the provider; the retry
+    layer uses both to decide what is safe to send again.
+    """
+
+    def __init__(self, failure: Failure, *, status: int | None = None, reached: bool = True):
         super().__init__(failure.message)
         self.failure = failure
+        self.status = status
+        self.reached = reached
 
     @classmethod
     def of(

@@ -7,25 +7,25 @@ body is not JSON is PROVIDER_ERROR.
 
 from __future__ import annotations
 
-import asyncio
 import email.utils
 import json
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 
 from providers.errors import ErrorCode, Failure, ProviderError
 from providers.errortable import ErrorTable
 from providers.model import ProviderName
+from providers.resilience.guard import CallGuard, within_deadline
 from providers.settings import ProviderSettings
-
-T = TypeVar("T")
 
 # body -> (the provider's code or message used as the table key, a human message)
 ErrorReader = Callable[[Any], tuple[str | None, str | None]]
+
+__all__ = ["ProviderHttp", "Reply", "make_client", "parse_retry_after", "within_deadline"]
 
 USER_AGENT = "contact-gateway/0.1"
 _RAW_SNIPPET = 200
@@ -43,7 +43,12 @@ def make_client(
 ) -> httpx.AsyncClient:
     return httpx.AsyncClient(
         base_url=settings.base_url,
-        timeout=settings.timeout_seconds,
+        timeout=httpx.Timeout(
+            connect=settings.connect_timeout,
+            read=settings.read_timeout,
+            write=settings.write_timeout,
+            pool=settings.pool_timeout,
+        ),
         limits=httpx.Limits(
             max_connections=settings.max_connections,
             max_keepalive_connections=settings.max_connections,
@@ -76,11 +81,13 @@ class ProviderHttp:
         client: httpx.AsyncClient,
         table: ErrorTable,
         read_error: ErrorReader,
+        guard: CallGuard | None = None,
     ) -> None:
         self.provider = provider
         self.client = client
         self.table = table
         self.read_error = read_error
+        self.guard = guard or CallGuard(provider)
 
     async def call(
         self,
@@ -102,15 +109,34 @@ class ProviderHttp:
             content = json.dumps(json_body, separators=(",", ":")).encode()
         all_headers = {"Content-Type": "application/json"} if content is not None else {}
         all_headers.update(headers or {})
+
+        async def send() -> Reply:
+            return await self._send_once(method, path, content, params, all_headers)
+
+        return await self.guard.run(send, idempotent=idempotent)
+
+    async def _send_once(
+        self,
+        method: str,
+        path: str,
+        content: bytes | None,
+        params: Mapping[str, str] | None,
+        headers: Mapping[str, str],
+    ) -> Reply:
         try:
             response = await self.client.request(
-                method, path, content=content, params=params, headers=all_headers
+                method, path, content=content, params=params, headers=headers
             )
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            # The request never left: safe to send again, whatever it was.
+            raise self._transport_failure(
+                ErrorCode.UNAVAILABLE, "could not be reached", exc, reached=False
+            ) from exc
         except httpx.TimeoutException as exc:
             raise self._transport_failure(ErrorCode.TIMEOUT, "did not answer in time", exc) from exc
         except httpx.HTTPError as exc:
             raise self._transport_failure(
-                ErrorCode.UNAVAILABLE, "could not be reached", exc
+                ErrorCode.UNAVAILABLE, "dropped the connection", exc
             ) from exc
         request_id = response.headers.get("x-request-id")
         body = _json_or_none(response.content)
@@ -122,7 +148,8 @@ class ProviderHttp:
                         self._message("sent a response the gateway could not read", request_id),
                         provider=self.provider,
                         provider_code=_snippet(response.content),
-                    )
+                    ),
+                    status=response.status_code,
                 )
             return Reply(response.status_code, body, request_id)
         raise ProviderError(
@@ -132,7 +159,8 @@ class ProviderHttp:
                 raw=response.content,
                 request_id=request_id,
                 retry_after=parse_retry_after(response.headers.get("retry-after")),
-            )
+            ),
+            status=response.status_code,
         )
 
     def object_of(self, reply: Reply) -> dict[str, Any]:
@@ -167,40 +195,25 @@ class ProviderHttp:
             provider=self.provider,
             provider_code=key or text or _snippet(raw) or f"HTTP {status}",
             field=found.field,
-            retry_after=retry_after if found.code is ErrorCode.RATE_LIMITED else None,
+            retry_after=retry_after,
         )
 
     def _message(self, detail: str, request_id: str | None) -> str:
         suffix = f" (provider request id {request_id})" if request_id else ""
         return f"{self.provider.label}: {detail}{suffix}"
 
-    def _transport_failure(self, code: ErrorCode, what: str, exc: Exception) -> ProviderError:
+    def _transport_failure(
+        self, code: ErrorCode, what: str, exc: Exception, *, reached: bool = True
+    ) -> ProviderError:
         return ProviderError(
             Failure(
                 code,
                 f"{self.provider.label} {what} ({type(exc).__name__})",
                 provider=self.provider,
                 provider_code=type(exc).__name__,
-            )
+            ),
+            reached=reached,
         )
-
-
-async def within_deadline(
-    seconds: float, provider: ProviderName, operation: Callable[[], Awaitable[T]]
-) -> T:
-    """Bound one provider operation (all its calls) by the gateway's deadline."""
-    try:
-        async with asyncio.timeout(seconds):
-            return await operation()
-    except TimeoutError:
-        raise ProviderError(
-            Failure(
-                ErrorCode.TIMEOUT,
-                f"{provider.label} did not finish within the {seconds:g}s deadline",
-                provider=provider,
-                provider_code="deadline",
-            )
-        ) from None
 
 
 def as_int(value: Any) -> int:

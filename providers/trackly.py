@@ -108,7 +108,7 @@ class TracklyAdapter:
     def __init__(self, settings: TracklySettings, client: httpx.AsyncClient, runtime: Runtime):
         self.settings = settings
         self.runtime = runtime
-        self.http = ProviderHttp(self.provider, client, ERROR_TABLE, read_error)
+        self.http = ProviderHttp(self.provider, client, ERROR_TABLE, read_error, runtime.guard)
         self._auth = {"X-Api-Key": secret(settings.api_key)}
 
     # -- checks the gateway can make itself ------------------------------------------------

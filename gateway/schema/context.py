@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from strawberry.types import Info
 
 from gateway.service import ContactService
+from providers.model import ProviderName
+from providers.resilience import CallGuard
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,6 +18,7 @@ class GatewayContext:
     service: ContactService
     region: str
     sandbox: bool
+    guards: Mapping[ProviderName, CallGuard] = field(default_factory=dict)
 
 
 def gateway_context(info: Info[Any, Any]) -> GatewayContext:

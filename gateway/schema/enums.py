@@ -9,6 +9,7 @@ import strawberry
 from providers.errors import ErrorCode as _ErrorCode
 from providers.model import FieldMode, ProviderName
 from providers.model import SubscriptionStatus as _SubscriptionStatus
+from providers.resilience import CircuitState as _CircuitState
 
 
 def _mirror(source: type[enum.Enum], name: str, description: str) -> type[enum.Enum]:
@@ -22,5 +23,10 @@ SubscriptionStatus = _mirror(
 )
 FieldUpdateMode = _mirror(
     FieldMode, "FieldUpdateMode", "MERGE keeps fields not sent; REPLACE drops them."
+)
+CircuitState = _mirror(
+    _CircuitState,
+    "CircuitState",
+    "CLOSED: calls go out; OPEN: refused at once; HALF_OPEN: probing.",
 )
 ErrorCode = _mirror(_ErrorCode, "ErrorCode", "Every reason the gateway can give for a failure.")

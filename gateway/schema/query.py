@@ -8,8 +8,23 @@ import strawberry
 from strawberry.types import Info
 
 from gateway.schema.context import gateway_context
-from gateway.schema.enums import Provider
+from gateway.schema.enums import CircuitState, Provider
 from providers.model import ProviderName
+from providers.resilience import CallGuard
+
+
+@strawberry.type(description="How calls to one provider account are going, in this process.")
+class ProviderHealth:
+    circuit: CircuitState  # type: ignore[valid-type]
+    consecutive_failures: int = strawberry.field(
+        description="Provider faults (5xx, timeouts, connection errors) in a row."
+    )
+    retry_after_seconds: float | None = strawberry.field(
+        description="While the circuit is open: seconds until a probe may go out."
+    )
+    rate_limit: str | None = strawberry.field(
+        description="The request budget the gateway paces to, e.g. 500/minute."
+    )
 
 
 @strawberry.type(description="One provider as this gateway sees it.")
@@ -17,11 +32,14 @@ class ProviderStatus:
     provider: Provider  # type: ignore[valid-type]
     configured: bool = strawberry.field(description="Mutations routed to it are attempted.")
     sandbox: bool = strawberry.field(description="It is the built-in simulator, not the API.")
+    health: ProviderHealth | None = strawberry.field(description="Null when not configured.")
 
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="Every provider the gateway knows, configured or not.")
+    @strawberry.field(
+        description="Every provider the gateway knows, configured or not, with its health."
+    )
     def providers(self, info: Info[Any, Any]) -> list[ProviderStatus]:
         context = gateway_context(info)
         return [
@@ -29,6 +47,18 @@ class Query:
                 provider=Provider[name.name],
                 configured=name in context.service.adapters,
                 sandbox=context.sandbox and name in context.service.adapters,
+                health=_health(context.guards[name]) if name in context.guards else None,
             )
             for name in ProviderName
         ]
+
+
+def _health(guard: CallGuard) -> ProviderHealth:
+    snapshot = guard.breaker.snapshot()
+    rate = getattr(guard.pacer, "rate", None)
+    return ProviderHealth(
+        circuit=CircuitState[snapshot.state.name],
+        consecutive_failures=snapshot.consecutive_failures,
+        retry_after_seconds=snapshot.retry_after,
+        rate_limit=str(rate) if rate is not None else None,
+    )

@@ -21,6 +21,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 ADMIN_PATH = "/_sandbox/faults"
 
 
+class DroppedConnection(Exception):
+    """Raised instead of answering: the transport in front turns it into a dropped connection."""
+
+
 @dataclass
 class Fault:
     status: int = 500
@@ -34,6 +38,7 @@ class Fault:
     method: str | None = None
     body_contains: str | None = None  # applies when the request body contains this text
     passthrough: bool = False  # only delay, then let the simulator answer
+    drop: bool = False  # close the connection without an answer
 
     def matches(self, method: str, path: str, body: bytes) -> bool:
         if self.method and self.method.upper() != method:
@@ -73,6 +78,8 @@ class FaultInjector:
             await self.app(scope, _replay(body), send)
             return
         self.injected += 1
+        if fault.drop:
+            raise DroppedConnection(scope["path"])
         if fault.raw is not None:
             await _respond(send, fault.status, fault.raw.encode(), "text/html", fault.headers)
         else:
