@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -30,7 +29,7 @@ from providers.http import make_client
 from providers.model import ProviderName
 from providers.registry import REGISTRY
 from providers.resilience import CallGuard
-from providers.resilience.pacing import Clock, Sleep
+from providers.resilience.pacing import Clock, Sleep, loop_time
 from providers.sandbox.transport import ServedSimulator
 
 log = logging.getLogger("gateway")
@@ -75,7 +74,7 @@ def create_app(
     *,
     transports: Mapping[ProviderName, httpx.AsyncBaseTransport] | None = None,
     sandbox: Sandbox | None = None,
-    clock: Clock = time.monotonic,
+    clock: Clock = loop_time,
     sleep: Sleep = asyncio.sleep,
 ) -> Starlette:
     """Build the app; pass `transports` to put a fake (or a simulator) under an adapter,

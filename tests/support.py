@@ -109,10 +109,16 @@ mutation Bulk($provider: Provider!, $contacts: [ContactInput!]!) {
       successCount errorCount contactsCreated listContactsCreated journeysEnrolled warnings
       errors {
         index phone email
-        error { __typename code message provider providerCode field retryable }
+        error {
+          __typename code message provider providerCode field retryable
+          ... on RateLimitedError { retryAfterSeconds }
+          ... on ProviderUnavailableError { retryAfterSeconds }
+        }
       }
     }
     ... on Error { code message provider providerCode field retryable }
+    ... on RateLimitedError { retryAfterSeconds }
+    ... on ProviderUnavailableError { retryAfterSeconds }
   }
 }
 """
@@ -125,6 +131,26 @@ mutation Update($provider: Provider!, $contact: ContactRefInput!, $fields: Custo
     __typename
     ... on UpdateContactFieldsSuccess { contact { provider id phone email } customFields }
     ... on Error { code message provider providerCode field retryable }
+    ... on RateLimitedError { retryAfterSeconds }
+    ... on ProviderUnavailableError { retryAfterSeconds }
   }
 }
 """
+
+
+class FakeClock:
+    """A clock that moves only when someone sleeps on it: pacing and breakers without waiting."""
+
+    def __init__(self, start: float = 1_000.0) -> None:
+        self.now = start
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        import asyncio
+
+        self.slept.append(seconds)
+        self.now += max(0.0, seconds)
+        await asyncio.sleep(0)

@@ -9,11 +9,10 @@ a 4xx is the request's fault and a 429 is handled by pacing and retries.
 from __future__ import annotations
 
 import enum
-import time
 from dataclasses import dataclass
 from typing import Protocol
 
-from providers.resilience.pacing import Clock
+from providers.resilience.pacing import Clock, loop_time
 
 
 class CircuitState(enum.Enum):
@@ -49,7 +48,7 @@ class CircuitBreaker(Protocol):
 
 class LocalCircuitBreaker:
     def __init__(
-        self, threshold: int = 5, reset_seconds: float = 30.0, *, clock: Clock = time.monotonic
+        self, threshold: int = 5, reset_seconds: float = 30.0, *, clock: Clock = loop_time
     ) -> None:
         self.threshold = threshold
         self.reset_seconds = reset_seconds

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
@@ -28,6 +27,7 @@ from providers.resilience.pacing import (
     PacingExceeded,
     Sleep,
     Unpaced,
+    loop_time,
     make_pacer,
 )
 from providers.resilience.retry import RetryPolicy, is_provider_fault
@@ -84,7 +84,7 @@ class CallGuard:
         provider: ProviderName,
         settings: ProviderSettings,
         *,
-        clock: Clock = time.monotonic,
+        clock: Clock = loop_time,
         sleep: Sleep = asyncio.sleep,
     ) -> CallGuard:
         return cls(

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -20,6 +19,13 @@ from typing import Protocol
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
+
+
+def loop_time() -> float:
+    """The running event loop's clock: the one asyncio.sleep and asyncio.timeout use, so pacing,
+    backoff and deadlines agree (and a test can fast-forward all of them together)."""
+    return asyncio.get_running_loop().time()
+
 
 _RATE = re.compile(r"^\s*(\d+)\s*(?:/|per)\s*(second|minute|hour)\s*$", re.I)
 _PERIODS = {"second": 1.0, "minute": 60.0, "hour": 3600.0}
@@ -67,7 +73,7 @@ class Unpaced:
 
 class SlidingWindowPacer:
     def __init__(
-        self, rate: Rate, *, clock: Clock = time.monotonic, sleep: Sleep = asyncio.sleep
+        self, rate: Rate, *, clock: Clock = loop_time, sleep: Sleep = asyncio.sleep
     ) -> None:
         self.rate = rate
         self.window = rate.period * WINDOW_MARGIN
@@ -90,6 +96,6 @@ class SlidingWindowPacer:
 
 
 def make_pacer(
-    rate: str | None, *, clock: Clock = time.monotonic, sleep: Sleep = asyncio.sleep
+    rate: str | None, *, clock: Clock = loop_time, sleep: Sleep = asyncio.sleep
 ) -> Pacer:
     return SlidingWindowPacer(Rate.parse(rate), clock=clock, sleep=sleep) if rate else Unpaced()
