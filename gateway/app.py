@@ -9,7 +9,9 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import httpx
+import strawberry
 from cross_web import HTTPException
+from opentelemetry.trace import TracerProvider
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
@@ -18,15 +20,22 @@ from starlette.routing import Mount, Route
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
+from gateway.access_log import AccessLog
 from gateway.config import Config
 from gateway.http_guards import AuthGuard, BodyLimit, error_response
+from gateway.metrics import CONTENT_TYPE_LATEST, GatewayMetrics
+from gateway.provider_calls import ObservedTransport
 from gateway.sandbox import Sandbox
 from gateway.schema import build_schema
 from gateway.schema.context import GatewayContext
+from gateway.schema.limits import QueryLimits
+from gateway.schema.observed import OperationName
 from gateway.service import ContactService
+from gateway.tracing import OperationSpan, make_tracer
 from providers.base import ContactAdapter, Runtime
-from providers.http import make_client
+from providers.http import TransportWrapper, make_client
 from providers.model import ProviderName
+from providers.observe import ObservedPacer
 from providers.registry import REGISTRY
 from providers.resilience import CallGuard
 from providers.resilience.pacing import Clock, Sleep, loop_time
@@ -38,9 +47,16 @@ log = logging.getLogger("gateway")
 class GraphQLApp(GraphQL[dict[str, Any], None]):
     """strawberry's ASGI view, with JSON error bodies and the gateway context."""
 
-    def __init__(self, state: dict[str, GatewayContext], **kwargs: Any) -> None:
-        super().__init__(build_schema(), **kwargs)
+    def __init__(
+        self,
+        state: dict[str, GatewayContext],
+        schema: strawberry.Schema,
+        metrics: GatewayMetrics,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(schema, **kwargs)
         self._state = state
+        self._metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -66,7 +82,12 @@ class GraphQLApp(GraphQL[dict[str, Any], None]):
         return decoded
 
     async def get_context(self, request: Any, response: Any) -> dict[str, Any]:
-        return {"request": request, "response": response, "gateway": self._state["context"]}
+        return {
+            "request": request,
+            "response": response,
+            "gateway": self._state["context"],
+            "metrics": self._metrics,
+        }
 
 
 def create_app(
@@ -76,14 +97,30 @@ def create_app(
     sandbox: Sandbox | None = None,
     clock: Clock = loop_time,
     sleep: Sleep = asyncio.sleep,
+    tracer_provider: TracerProvider | None = None,
 ) -> Starlette:
     """Build the app; pass `transports` to put a fake (or a simulator) under an adapter,
-    and `clock`/`sleep` to drive pacing and circuit breaking from a test's own clock."""
+    `clock`/`sleep` to drive pacing and circuit breaking from a test's own clock, and
+    `tracer_provider` to collect spans somewhere other than the process-wide provider."""
     transports = dict(transports or {})
     if sandbox is not None:
         transports = {**sandbox.transports(), **transports}
     settings = config.gateway
     state: dict[str, GatewayContext] = {}
+    clients: list[httpx.AsyncClient] = []
+    metrics = GatewayMetrics()
+    tracer = make_tracer(settings.tracing, tracer_provider)
+    limits = QueryLimits(
+        max_depth=settings.max_query_depth,
+        max_aliases=settings.max_aliases,
+        max_tokens=settings.max_tokens,
+        max_batch=settings.max_batch,
+        introspection=settings.introspection,
+    )
+    schema = build_schema(limits, extensions=[OperationName, lambda: OperationSpan(tracer)])
+
+    def observed(name: ProviderName) -> TransportWrapper:
+        return lambda inner: ObservedTransport(inner, name, metrics, tracer)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -91,11 +128,13 @@ def create_app(
             adapters: dict[ProviderName, ContactAdapter] = {}
             guards: dict[ProviderName, CallGuard] = {}
             for name, provider_settings in config.providers.items():
-                client = make_client(provider_settings, transports.get(name))
+                client = make_client(provider_settings, transports.get(name), wrap=observed(name))
                 await stack.enter_async_context(client)
+                clients.append(client)
                 guards[name] = CallGuard.from_settings(
                     name, provider_settings, clock=clock, sleep=sleep
                 )
+                guards[name].pacer = ObservedPacer(guards[name].pacer, name, metrics)
                 runtime = Runtime(
                     deadline_seconds=settings.deadline_seconds,
                     bulk_concurrency=settings.bulk_concurrency,
@@ -113,15 +152,32 @@ def create_app(
                 sandbox=config.sandbox,
                 guards=guards,
             )
-            yield
+            metrics.watch(guards)
+            try:
+                yield
+            finally:
+                state.clear()
+                clients.clear()
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok", "sandbox": config.sandbox})
 
+    async def readyz(request: Request) -> Response:
+        # Ready once the lifespan has built the service and every provider client is open.
+        open_clients = bool(state) and all(not client.is_closed for client in clients)
+        body = {"status": "ready" if open_clients else "starting", "providers": len(clients)}
+        return JSONResponse(body, status_code=200 if open_clients else 503)
+
+    async def metrics_page(request: Request) -> Response:
+        return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
     routes: list[Route | Mount] = [
         Route("/healthz", healthz, methods=["GET"]),
-        Route("/graphql", GraphQLApp(state), methods=["GET", "POST"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/graphql", GraphQLApp(state, schema, metrics), methods=["GET", "POST"]),
     ]
+    if settings.metrics:
+        routes.append(Route("/metrics", metrics_page, methods=["GET"]))
     if sandbox is not None:
         routes += [
             Mount(f"/sandbox/{name.value}", ServedSimulator(app))
@@ -135,6 +191,7 @@ def create_app(
     keys = [key.get_secret_value() for key in settings.api_keys]
     app.add_middleware(AuthGuard, keys=keys)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(AccessLog, metrics=metrics)  # outermost: every request gets an id
     return app
 
 

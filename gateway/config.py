@@ -12,7 +12,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
@@ -39,6 +39,18 @@ class GatewaySettings(BaseModel):
     deadline_seconds: float = Field(default=30.0, gt=0, le=3_600)
     max_body_bytes: int = Field(default=32 * 1024 * 1024, ge=1_024)
     bulk_concurrency: int = Field(default=4, ge=1, le=64)
+    # Who may call, and how much one request may ask for (see docs/operations.md).
+    allow_unauthenticated_public: bool = False
+    introspection: bool = True
+    max_query_depth: int = Field(default=12, ge=2, le=100)
+    max_aliases: int = Field(default=30, ge=0, le=10_000)
+    max_tokens: int = Field(default=300_000, ge=100, le=10_000_000)
+    max_batch: int = Field(default=5, ge=1, le=100)
+    # What the gateway tells an operator.
+    log_format: Literal["json", "text"] = "json"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    metrics: bool = True
+    tracing: bool = False
 
     @field_validator("default_region")
     @classmethod

@@ -38,9 +38,23 @@ class Reply:
     request_id: str | None
 
 
+TransportWrapper = Callable[[httpx.AsyncBaseTransport], httpx.AsyncBaseTransport]
+
+
 def make_client(
-    settings: ProviderSettings, transport: httpx.AsyncBaseTransport | None = None
+    settings: ProviderSettings,
+    transport: httpx.AsyncBaseTransport | None = None,
+    *,
+    wrap: TransportWrapper | None = None,
 ) -> httpx.AsyncClient:
+    """One pooled client per provider account. `wrap` puts a layer (timing, tracing, request
+    ids) around the transport, so it sees every attempt, failed ones included."""
+    limits = httpx.Limits(
+        max_connections=settings.max_connections,
+        max_keepalive_connections=settings.max_connections,
+    )
+    if wrap is not None:
+        transport = wrap(transport or httpx.AsyncHTTPTransport(limits=limits))
     return httpx.AsyncClient(
         base_url=settings.base_url,
         timeout=httpx.Timeout(
@@ -49,10 +63,7 @@ def make_client(
             write=settings.write_timeout,
             pool=settings.pool_timeout,
         ),
-        limits=httpx.Limits(
-            max_connections=settings.max_connections,
-            max_keepalive_connections=settings.max_connections,
-        ),
+        limits=limits,
         transport=transport,
         headers={"User-Agent": USER_AGENT},
     )

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
+from strawberry.extensions import MaskErrors, ParserCache, SchemaExtension, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 
 from gateway.schema.errors import ALL_MEMBERS
+from gateway.schema.limits import QueryLimits
 from gateway.schema.mutations import Mutation
 from gateway.schema.query import Query
 from gateway.schema.scalars import SCALAR_MAP
@@ -21,17 +24,29 @@ def _is_unexpected(error: GraphQLError) -> bool:
     return original is not None and not isinstance(original, GraphQLError)
 
 
-def build_schema() -> strawberry.Schema:
+def build_schema(
+    limits: QueryLimits | None = None,
+    extensions: Sequence[Callable[[], SchemaExtension]] = (),
+) -> strawberry.Schema:
+    """`extensions` (the gateway's telemetry) run outermost, so they see every outcome."""
+    limits = limits or QueryLimits()
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
         types=list(ALL_MEMBERS),
         extensions=[
+            *extensions,
+            *limits.extensions(),
             lambda: ParserCache(maxsize=CACHE_SIZE),
             lambda: ValidationCache(maxsize=CACHE_SIZE),
             lambda: MaskErrors(should_mask_error=_is_unexpected),
         ],
-        config=StrawberryConfig(scalar_map=SCALAR_MAP),
+        config=StrawberryConfig(
+            scalar_map=SCALAR_MAP,
+            # Suggestions ("Did you mean ...?") would leak the schema introspection hides.
+            disable_field_suggestions=not limits.introspection,
+            batching_config=limits.batching(),
+        ),
     )
 
 

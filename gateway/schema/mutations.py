@@ -11,6 +11,7 @@ from gateway.schema.context import gateway_context
 from gateway.schema.enums import FieldUpdateMode, Provider
 from gateway.schema.errors import error_from
 from gateway.schema.inputs import ContactInput, ContactRefInput
+from gateway.schema.observed import ObservedMutation
 from gateway.schema.payloads import (
     BULK_ERRORS,
     UPDATE_ERRORS,
@@ -33,7 +34,9 @@ from providers.model import ContactDraft, ContactRecord, ProviderName
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(description="Create or update one contact at the provider.")
+    @strawberry.mutation(
+        description="Create or update one contact at the provider.", extensions=[ObservedMutation()]
+    )
     async def upsert_contact(
         self,
         info: Info[Any, Any],
@@ -55,7 +58,10 @@ class Mutation:
             warnings=list(result.warnings),
         )
 
-    @strawberry.mutation(description="Create or update many contacts; results per input index.")
+    @strawberry.mutation(
+        description="Create or update many contacts; results per input index.",
+        extensions=[ObservedMutation()],
+    )
     async def bulk_upsert_contacts(
         self,
         info: Info[Any, Any],
@@ -88,7 +94,9 @@ class Mutation:
             warnings=outcome.warnings,
         )
 
-    @strawberry.mutation(description="Set custom fields on an existing contact.")
+    @strawberry.mutation(
+        description="Set custom fields on an existing contact.", extensions=[ObservedMutation()]
+    )
     async def update_contact_fields(
         self,
         info: Info[Any, Any],

@@ -1,0 +1,65 @@
+"""A layer under each provider's httpx client: request id out, latency and a span per attempt.
+
+It wraps the transport (providers.http.make_client's `wrap`), so it sees every attempt the
+retry layer makes, failed ones too, and never changes what the adapter gets back.
+"""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+from opentelemetry import trace
+
+from gateway.metrics import GatewayMetrics
+from gateway.request_context import current_request
+from providers.model import ProviderName
+
+REQUEST_ID_HEADER = "X-Request-Id"
+
+
+class ObservedTransport(httpx.AsyncBaseTransport):
+    def __init__(
+        self,
+        inner: httpx.AsyncBaseTransport,
+        provider: ProviderName,
+        metrics: GatewayMetrics,
+        tracer: trace.Tracer,
+    ) -> None:
+        self.inner = inner
+        self.provider = provider
+        self.metrics = metrics
+        self.tracer = tracer
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        record = current_request()
+        if record is not None:
+            record.provider_calls += 1
+            request.headers[REQUEST_ID_HEADER] = record.request_id
+        attributes = {
+            "gateway.provider": self.provider.value,
+            "http.request.method": request.method,
+        }
+        with self.tracer.start_as_current_span(
+            "provider.call", kind=trace.SpanKind.CLIENT, attributes=attributes
+        ) as span:
+            started = time.perf_counter()
+            try:
+                response = await self.inner.handle_async_request(request)
+            except Exception as exc:
+                self._observe(type(exc).__name__, started)
+                span.set_status(trace.Status(trace.StatusCode.ERROR, type(exc).__name__))
+                raise
+            self._observe(str(response.status_code), started)
+            span.set_attribute("http.response.status_code", response.status_code)
+            if response.status_code >= 500:
+                span.set_status(trace.Status(trace.StatusCode.ERROR, str(response.status_code)))
+            return response
+
+    def _observe(self, result: str, started: float) -> None:
+        self.metrics.provider_latency.labels(self.provider.value, result).observe(
+            time.perf_counter() - started
+        )
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
