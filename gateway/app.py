@@ -115,6 +115,7 @@ def create_app(
         max_aliases=settings.max_aliases,
         max_tokens=settings.max_tokens,
         max_batch=settings.max_batch,
+        max_fields=settings.max_fields,
         introspection=settings.introspection,
     )
     schema = build_schema(limits, extensions=[OperationName, lambda: OperationSpan(tracer)])

@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from gateway.config import Config, ConfigError, load_config
+from gateway.config import Config, ConfigError, exposure_problem, load_config
 
 FIRST_MUTATION = """\
 mutation FirstContact {
@@ -35,6 +35,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--config", help="TOML config (default: $GATEWAY_CONFIG)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--allow-unauthenticated-public",
+        action="store_true",
+        help="serve without gateway.api_keys on a non-loopback address (not recommended)",
+    )
     commands.add_parser("export-schema", help="print the GraphQL SDL")
     check = commands.add_parser("check-config", help="validate a config file")
     check.add_argument("--config", required=True)
@@ -54,13 +59,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         names = ", ".join(name.label for name in config.providers) or "no providers"
         print(f"gateway: {args.config} is valid ({names})")
         return 0
-    return _serve(args.config or os.environ.get("GATEWAY_CONFIG"), args.host, args.port)
+    return _serve(
+        args.config or os.environ.get("GATEWAY_CONFIG"),
+        args.host,
+        args.port,
+        allow_public=args.allow_unauthenticated_public,
+    )
 
 
-def _serve(config_path: str | None, host: str, port: int) -> int:
+def _serve(config_path: str | None, host: str, port: int, *, allow_public: bool = False) -> int:
     import uvicorn
 
     from gateway.app import create_app
+    from gateway.logs import configure_logging
     from gateway.sandbox import Sandbox
 
     sandbox: Sandbox | None = None
@@ -82,11 +93,28 @@ def _serve(config_path: str | None, host: str, port: int) -> int:
             "no credentials needed",
             flush=True,
         )
+    settings = config.gateway
+    problem = None if allow_public else exposure_problem(settings, host)
+    if problem:
+        print(f"gateway: {problem}", file=sys.stderr)
+        return 2
+    configure_logging(
+        secrets=config.secrets(), log_format=settings.log_format, level=settings.log_level
+    )
     print(f"gateway: GraphiQL at http://{host}:{port}/graphql", flush=True)
     if sandbox is not None:
         print("gateway: paste this into GraphiQL to try it:\n" + FIRST_MUTATION, flush=True)
     app = create_app(config, sandbox=sandbox)
-    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False)
+    # Logging is ours (masked JSON, one line per request): no uvicorn config, no access log.
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+        proxy_headers=False,
+    )
     return 0
 
 

@@ -6,6 +6,7 @@ repr never shows the value.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
@@ -44,8 +45,9 @@ class GatewaySettings(BaseModel):
     introspection: bool = True
     max_query_depth: int = Field(default=12, ge=2, le=100)
     max_aliases: int = Field(default=30, ge=0, le=10_000)
-    max_tokens: int = Field(default=300_000, ge=100, le=10_000_000)
+    max_tokens: int = Field(default=500_000, ge=100, le=10_000_000)
     max_batch: int = Field(default=5, ge=1, le=100)
+    max_fields: int = Field(default=150, ge=10, le=100_000)
     # What the gateway tells an operator.
     log_format: Literal["json", "text"] = "json"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -74,6 +76,36 @@ class Config:
     providers: Mapping[ProviderName, ProviderSettings] = field(default_factory=dict)
     sandbox: bool = False
     source: str | None = None
+
+    def secrets(self) -> list[str]:
+        """Every credential in the config, for the log masking to replace wherever it shows."""
+        found = [key.get_secret_value() for key in self.gateway.api_keys]
+        for settings in self.providers.values():
+            for name in type(settings).model_fields:
+                value = getattr(settings, name)
+                if isinstance(value, SecretStr):
+                    found.append(value.get_secret_value())
+        return [secret for secret in found if secret]
+
+
+def exposure_problem(settings: GatewaySettings, host: str) -> str | None:
+    """Why serving on `host` would be unsafe, or None: no client keys on a non-loopback host."""
+    if settings.api_keys or settings.allow_unauthenticated_public or is_loopback(host):
+        return None
+    return (
+        f"refusing to serve on {host} without gateway.api_keys: anyone who can reach it could "
+        "use the providers' credentials. Set gateway.api_keys, serve on 127.0.0.1, or set "
+        "gateway.allow_unauthenticated_public = true (or pass --allow-unauthenticated-public)."
+    )
+
+
+def is_loopback(host: str) -> bool:
+    if host.strip("[]").lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name other than localhost may resolve anywhere
 
 
 def load_config(path: str | os.PathLike[str], environ: Mapping[str, str] | None = None) -> Config:

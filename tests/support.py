@@ -48,8 +48,10 @@ async def serve(
     *,
     transports: Mapping[ProviderName, httpx.AsyncBaseTransport] | None = None,
     sandbox: Sandbox | None = None,
+    **options: Any,
 ) -> AsyncIterator[GatewayClient]:
-    app = create_app(config, transports=transports, sandbox=sandbox)
+    """`options` go to create_app as they are (clock, sleep, tracer_provider)."""
+    app = create_app(config, transports=transports, sandbox=sandbox, **options)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as http:

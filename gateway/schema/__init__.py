@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaskErrors, ParserCache, SchemaExtension, ValidationCache
+from strawberry.extensions import MaskErrors, ParserCache, SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 
 from gateway.schema.errors import ALL_MEMBERS
@@ -38,7 +38,7 @@ def build_schema(
             *extensions,
             *limits.extensions(),
             lambda: ParserCache(maxsize=CACHE_SIZE),
-            lambda: ValidationCache(maxsize=CACHE_SIZE),
+            limits.validation(CACHE_SIZE),
             lambda: MaskErrors(should_mask_error=_is_unexpected),
         ],
         config=StrawberryConfig(

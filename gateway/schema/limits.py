@@ -10,12 +10,17 @@ key, and so the cache hit, identical from one request to the next.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from graphql import (
     ASTValidationRule,
+    DocumentNode,
+    FieldNode,
+    GraphQLError,
     MaxIntrospectionDepthRule,
+    Node,
     NoSchemaIntrospectionCustomRule,
     specified_rules,
 )
@@ -25,6 +30,7 @@ from strawberry.extensions import (
     MaxTokensLimiter,
     QueryDepthLimiter,
     SchemaExtension,
+    ValidationCache,
 )
 from strawberry.schema.config import BatchingConfig
 
@@ -33,8 +39,9 @@ from strawberry.schema.config import BatchingConfig
 class QueryLimits:
     max_depth: int = 12
     max_aliases: int = 30
-    max_tokens: int = 300_000
+    max_tokens: int = 500_000
     max_batch: int = 5
+    max_fields: int = 150
     introspection: bool = True
 
     def validation_rules(self) -> list[type[ASTValidationRule]]:
@@ -61,5 +68,48 @@ class QueryLimits:
             lambda: MaxTokensLimiter(max_token_count=tokens),
         ]
 
+    def validation(self, cache_size: int) -> Callable[[], SchemaExtension]:
+        max_fields = self.max_fields
+        return lambda: BudgetedValidationCache(cache_size, max_fields)
+
     def batching(self) -> BatchingConfig | None:
         return {"max_operations": self.max_batch} if self.max_batch > 1 else None
+
+
+class BudgetedValidationCache(ValidationCache):
+    """ValidationCache that first refuses documents with too many fields.
+
+    graphql-core's OverlappingFieldsCanBeMerged compares fields pairwise: a few hundred copies
+    of `providers { provider }` in one document cost seconds of CPU however few tokens they
+    use. Counting fields is linear, so it runs first and the costly rules never see such a
+    document. The count is cached per document, like the validation itself.
+    """
+
+    def __init__(self, maxsize: int, max_fields: int) -> None:
+        super().__init__(maxsize=maxsize)
+        self.max_fields = max_fields
+
+    def on_validate(self) -> Iterator[None]:
+        document = self.execution_context.graphql_document
+        fields = count_fields(document) if document is not None else 0
+        if fields > self.max_fields:
+            message = f"{fields} fields found. Allowed: {self.max_fields}"
+            self.execution_context.pre_execution_errors = [GraphQLError(message)]
+            yield
+            return
+        yield from super().on_validate()
+
+
+@lru_cache(maxsize=512)
+def count_fields(document: DocumentNode) -> int:
+    """Field selections written in the document (fragments counted once, where written)."""
+    count = 0
+    stack: list[Node] = list(document.definitions)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, FieldNode):
+            count += 1
+        selection_set = getattr(node, "selection_set", None)
+        if selection_set is not None:
+            stack.extend(selection_set.selections)
+    return count
