@@ -15,9 +15,14 @@ import time
 from collections.abc import Iterable
 from typing import IO, Any
 
-_EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)")
+# URL-encoded forms too (%40, %2B, %20): httpx logs request URLs as sent.
+_EMAIL = re.compile(
+    r"([A-Za-z0-9._+-])[A-Za-z0-9._%+-]*(?:@|%40)([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)"
+)
 # Eight digits or more, with the separators people write phone numbers with; ISO dates aside.
-_PHONE = re.compile(r"(?<![\w.])(?!\d{4}-\d{2}-\d{2})\+?\(?\d(?:[\s().-]{0,3}\d){7,}(?![\w])")
+_PHONE = re.compile(
+    r"(?<![\w.%])(?!\d{4}-\d{2}-\d{2})(?:\+|%2[Bb])?\(?\d(?:(?:[\s().-]|%20){0,3}\d){7,}(?!\w)"
+)
 _BEARER = re.compile(r"(?i)\b(bearer|basic|token)\s+[A-Za-z0-9._~+/=-]+")
 _MIN_SECRET = 4
 # Record attributes every LogRecord has; anything else came in through `extra=`.
