@@ -26,7 +26,13 @@ _PHONE = re.compile(
 _BEARER = re.compile(r"(?i)\b(bearer|basic|token)\s+[A-Za-z0-9._~+/=-]+")
 _MIN_SECRET = 4
 # Record attributes every LogRecord has; anything else came in through `extra=`.
-_STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+# (uvicorn's `color_message` is its message again, with terminal colour codes.)
+_STANDARD = set(vars(logging.makeLogRecord({}))) | {
+    "message",
+    "asctime",
+    "taskName",
+    "color_message",
+}
 
 
 def _mask_phone(match: re.Match[str]) -> str:
