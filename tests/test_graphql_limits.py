@@ -106,6 +106,24 @@ async def test_introspection_off_refuses_it_and_gives_no_field_suggestions() -> 
     assert typo and not any("Did you mean" in e for e in typo), typo
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        "{ provider { provider } }",
+        'mutation { upsertContact(provider: TRACKLI, contact: {phone: "1"}) { __typename } }',
+        'mutation { upsertContact(provider: TRACKLY, contact: {phon: "1"}) { __typename } }',
+        'mutation { upsertContact(providr: TRACKLY, contact: {phone: "1"}) { __typename } }',
+        "mutation { upsertContact(provider: TRACKLY, contact: {}) { ... on Contac { id } } }",
+    ],
+)
+async def test_no_suggestion_of_any_kind_when_introspection_is_off(query: str) -> None:
+    async with sandbox_server(introspection=False) as client:
+        errors = await errors_of(client, query)
+    assert errors and not any("Did you mean" in e for e in errors), errors
+    async with sandbox_server() as client:
+        assert any("Did you mean" in e for e in await errors_of(client, query))
+
+
 async def test_field_suggestions_stay_on_while_introspection_is_on() -> None:
     async with sandbox_server() as client:
         typo = await errors_of(client, "{ provider { provider } }")

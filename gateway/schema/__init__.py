@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors, ParserCache, SchemaExtension
 from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
+from strawberry.utils.logging import StrawberryLogger
 
 from gateway.schema.errors import ALL_MEMBERS
 from gateway.schema.limits import QueryLimits
@@ -16,6 +19,7 @@ from gateway.schema.query import Query
 from gateway.schema.scalars import SCALAR_MAP
 
 CACHE_SIZE = 512
+log = logging.getLogger("gateway.graphql")
 
 
 def _is_unexpected(error: GraphQLError) -> bool:
@@ -24,13 +28,30 @@ def _is_unexpected(error: GraphQLError) -> bool:
     return original is not None and not isinstance(original, GraphQLError)
 
 
+class GatewaySchema(strawberry.Schema):
+    """strawberry's Schema, with the GraphQL errors it logs sorted by who is at fault."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        for error in errors:
+            if self.config.disable_field_suggestions:
+                # strawberry strips them from "Cannot query field" only; arguments, enum
+                # values, input fields and type names make suggestions too.
+                error.message = error.message.split(" Did you mean", 1)[0]
+            if _is_unexpected(error):  # a bug: strawberry's own record, traceback included
+                StrawberryLogger.error(error, execution_context)
+            else:  # the client's mistake: worth a line, not an ERROR with a stack
+                log.info("GraphQL request refused: %s", error.message)
+
+
 def build_schema(
     limits: QueryLimits | None = None,
     extensions: Sequence[Callable[[], SchemaExtension]] = (),
 ) -> strawberry.Schema:
     """`extensions` (the gateway's telemetry) run outermost, so they see every outcome."""
     limits = limits or QueryLimits()
-    return strawberry.Schema(
+    return GatewaySchema(
         query=Query,
         mutation=Mutation,
         types=list(ALL_MEMBERS),
