@@ -35,7 +35,7 @@ from gateway.tracing import OperationSpan, make_tracer
 from providers.base import ContactAdapter, Runtime
 from providers.http import TransportWrapper, make_client
 from providers.model import ProviderName
-from providers.observe import ObservedPacer
+from providers.observe import observed as observed_guard
 from providers.registry import REGISTRY
 from providers.resilience import CallGuard
 from providers.resilience.pacing import Clock, Sleep, loop_time
@@ -120,7 +120,7 @@ def create_app(
     )
     schema = build_schema(limits, extensions=[OperationName, lambda: OperationSpan(tracer)])
 
-    def observed(name: ProviderName) -> TransportWrapper:
+    def observed_transport(name: ProviderName) -> TransportWrapper:
         return lambda inner: ObservedTransport(inner, name, metrics, tracer)
 
     @contextlib.asynccontextmanager
@@ -129,13 +129,15 @@ def create_app(
             adapters: dict[ProviderName, ContactAdapter] = {}
             guards: dict[ProviderName, CallGuard] = {}
             for name, provider_settings in config.providers.items():
-                client = make_client(provider_settings, transports.get(name), wrap=observed(name))
+                client = make_client(
+                    provider_settings, transports.get(name), wrap=observed_transport(name)
+                )
                 await stack.enter_async_context(client)
                 clients.append(client)
-                guards[name] = CallGuard.from_settings(
-                    name, provider_settings, clock=clock, sleep=sleep
+                guards[name] = observed_guard(
+                    CallGuard.from_settings(name, provider_settings, clock=clock, sleep=sleep),
+                    metrics,
                 )
-                guards[name].pacer = ObservedPacer(guards[name].pacer, name, metrics)
                 runtime = Runtime(
                     deadline_seconds=settings.deadline_seconds,
                     bulk_concurrency=settings.bulk_concurrency,

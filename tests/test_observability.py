@@ -222,3 +222,25 @@ async def test_tracing_is_off_by_default() -> None:
     async with serve(sandbox.config(), sandbox=sandbox, tracer_provider=provider) as client:
         await client.data(UPSERT, contact("+14155552671"))
     assert exporter.get_finished_spans() == ()
+
+
+async def test_retries_are_counted_end_to_end_by_reason() -> None:
+    answers = iter([503, 503, 200])
+
+    def provider(request: httpx.Request) -> httpx.Response:
+        status = next(answers)
+        body = {"success": True} if status == 200 else {"error": "busy"}
+        return httpx.Response(status, json=body)
+
+    transports = {ProviderName.TRACKLY: httpx.MockTransport(provider)}
+    async with serve(trackly_config(), transports=transports) as client:
+        data = await client.data(UPSERT, contact("+14155552671"))
+        page = (await client.http.get("/metrics")).text
+    assert data["upsertContact"]["__typename"] == "UpsertContactSuccess"
+    assert (
+        sample(page, "gateway_provider_retries_total", provider="trackly", reason="PROVIDER_ERROR")
+        == 2
+    )
+    assert (
+        sample(page, "gateway_provider_call_seconds_count", provider="trackly", result="503") == 2
+    )
