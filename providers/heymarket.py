@@ -44,6 +44,10 @@ TAG_PAGE = 30  # Heymarket's page size for POST /v1/tags
 MAX_TAG_PAGES = 200
 _STORED_STATUSES = (SubscriptionStatus.SUBSCRIBED, SubscriptionStatus.UNSUBSCRIBED)
 
+_NOT_FOUND = re.compile(
+    r"\bcontact\b.*\bnot\s+(?:be\s+)?found\b|\bno\s+(?:such\s+)?contact\b", re.I
+)
+
 ERROR_TABLE = ErrorTable(
     [
         # 400 bad_data, keyed by the field the body names (see read_error).
@@ -55,6 +59,7 @@ ERROR_TABLE = ErrorTable(
         ErrorRule(E.INVALID_STATUS, "bad_data (is_opted_out)", status=400, field="status"),
         ErrorRule(E.UNKNOWN_TAG, "bad_data (tags)", status=400, field="tags"),
         ErrorRule(E.CONTACT_NOT_FOUND, "bad_data (contact)", status=400),
+        ErrorRule(E.CONTACT_NOT_FOUND, _NOT_FOUND, status=400),  # a bare "Contact not found"
         ErrorRule(
             E.INVALID_REQUEST, "bad_data (display_name)", status=400, field="heymarket.displayName"
         ),
@@ -80,9 +85,6 @@ _WIRE_FIELDS = re.compile(
     r"\b(phone|email|first|last|custom(?:[.\[]\d+\]?)?|tags?|tag_id|is_opted_out|"
     r"assignee_id|avatar|display_name)\b"
 )
-_NOT_FOUND = re.compile(
-    r"\bcontact\b.*\bnot\s+(?:be\s+)?found\b|\bno\s+(?:such\s+)?contact\b", re.I
-)
 
 
 def read_error(body: Any) -> tuple[str | None, str | None]:
@@ -96,8 +98,8 @@ def read_error(body: Any) -> tuple[str | None, str | None]:
     text = _first_str(body.get("message"), body.get("detail"), body.get("description"))
     if code and " " in code.strip():  # {"error": "Contact not found"}: a message, not a code
         code, text = None, text or code
-    if code is None:
-        return None, text
+    if code is None:  # no code: the message is the key, as the contract's providerCode
+        return text, text
     field = _field_named(body, text)
     return (f"{code} ({field})" if field else code), text
 
