@@ -36,6 +36,7 @@ from providers.model import (
     SubscriptionStatus,
     UpsertResult,
 )
+from providers.resilience.pacing import WINDOW_MARGIN, Rate
 from providers.settings import ProviderSettings, secret
 
 E = ErrorCode
@@ -238,7 +239,7 @@ class HeymarketAdapter:
             [[item] for item, _ in ready],
             send,
             concurrency=self.runtime.bulk_concurrency,
-            deadline_seconds=self.runtime.deadline_seconds,
+            deadline_seconds=self._item_deadline(),
         )
         merge_into(total, local)
         return total
@@ -247,6 +248,15 @@ class HeymarketAdapter:
         self, ref: ContactRef, fields: CustomFields, mode: FieldMode
     ) -> FieldsResult:
         return await self.writer.update_fields(ref, fields, mode)
+
+    def _item_deadline(self) -> float:
+        """One bulk contact's deadline. Once an import has spent the budget, each of its two
+        requests may wait for the pacing window to roll (a minute at 500/minute): that wait
+        is the import's normal pace, not a slow provider, so it is added to the deadline
+        rather than answered RATE_LIMITED for every contact past the 250th."""
+        rate = self.settings.rate_limit
+        window = Rate.parse(rate).period * WINDOW_MARGIN if rate else 0.0
+        return self.runtime.deadline_seconds + 2 * window
 
     # -- catalogues -------------------------------------------------------------------------
 
