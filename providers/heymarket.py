@@ -22,7 +22,8 @@ from providers.errors import ErrorCode, Failure, ProviderError
 from providers.errortable import ErrorRule, ErrorTable
 from providers.heymarket_auth import JwtMinter, LegacyKey
 from providers.heymarket_catalog import Catalogue, Clock
-from providers.heymarket_contacts import ContactWriter, Prepared
+from providers.heymarket_contacts import ContactWriter
+from providers.heymarket_names import NameMap, Prepared
 from providers.http import ProviderHttp
 from providers.model import (
     BulkResult,
@@ -101,7 +102,7 @@ def read_error(body: Any) -> tuple[str | None, str | None]:
         code, text = None, text or code
     if code is None:  # no code: the message is the key, as the contract's providerCode
         return text, text
-    field = _field_named(body, text)
+    field = _field_named(body, text if code == "bad_data" else None)
     return (f"{code} ({field})" if field else code), text
 
 
@@ -177,7 +178,7 @@ class HeymarketAdapter:
         ttl = settings.catalogue_ttl_seconds
         self.fields = Catalogue(self._load_fields, ttl=ttl, clock=clock)
         self.tags = Catalogue(self._load_tags, ttl=ttl, clock=clock)
-        self.writer = ContactWriter(self.http, self.auth, self.fields, self.tags)
+        self.writer = ContactWriter(self.http, self.auth, NameMap(self.fields, self.tags))
 
     # -- checks the gateway can make itself ------------------------------------------------
 
@@ -210,7 +211,7 @@ class HeymarketAdapter:
     # -- the three operations ---------------------------------------------------------------
 
     async def upsert(self, contact: ContactDraft) -> UpsertResult:
-        [prepared] = await self.writer.prepare([contact])
+        [prepared] = await self.writer.names.prepare([contact])
         if isinstance(prepared, Failure):
             raise ProviderError(prepared)
         return await self.writer.upsert(prepared)
@@ -220,7 +221,7 @@ class HeymarketAdapter:
         # contact is its own paced request pair; see docs/heymarket.md for why not the batch
         # endpoint.
         local = BulkResult()
-        prepared = await self.writer.prepare([item.contact for item in items])
+        prepared = await self.writer.names.prepare([item.contact for item in items])
         ready: list[tuple[IndexedContact, Prepared]] = []
         for item, one in zip(items, prepared, strict=True):
             if isinstance(one, Failure):
@@ -228,18 +229,34 @@ class HeymarketAdapter:
             else:
                 ready.append((item, one))
         by_index = {item.index: one for item, one in ready}
+        # Contacts sharing a phone go in order, in one chunk: sent concurrently, both would
+        # miss the lookup and the second create would be refused.
+        groups: dict[str, list[IndexedContact]] = {}
+        for item, one in ready:
+            groups.setdefault(one.contact.phone or "", []).append(item)
+        chunks = list(groups.values())
 
         async def send(chunk: Sequence[IndexedContact]) -> BulkResult:
-            [item] = chunk
-            result = await self.writer.upsert(by_index[item.index])
-            return BulkResult(contacts_created=int(result.created), warnings=list(result.warnings))
+            part = BulkResult()
+            for item in chunk:
+                try:
+                    result = await self.writer.upsert(by_index[item.index])
+                except ProviderError as error:
+                    if len(chunk) == 1:
+                        raise  # run_chunks tells a contact's failure from the account's
+                    part.fail(item, error.failure)
+                    continue
+                part.contacts_created += int(result.created)
+                part.warnings.extend(w for w in result.warnings if w not in part.warnings)
+            return part
 
+        longest = max((len(chunk) for chunk in chunks), default=1)
         total = await run_chunks(
             self.provider,
-            [[item] for item, _ in ready],
+            chunks,
             send,
             concurrency=self.runtime.bulk_concurrency,
-            deadline_seconds=self._item_deadline(),
+            deadline_seconds=self._item_deadline() * longest,
         )
         merge_into(total, local)
         return total

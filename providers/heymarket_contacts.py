@@ -1,4 +1,4 @@
-"""Heymarket contact writes: look up, then create or update, with names mapped to ids.
+"""Heymarket contact writes: look up, then create or update.
 
 Heymarket overwrites first and last name on every update, so an update always sends the
 current ones back unless the client gives new ones. A create is never re-sent blindly: when
@@ -7,14 +7,13 @@ its answer is lost, the phone is looked up once and an existing contact is taken
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
 from providers import heymarket_wire as wire
 from providers.errors import ErrorCode, Failure, ProviderError
 from providers.heymarket_auth import JwtMinter, LegacyKey
-from providers.heymarket_catalog import Catalogue, Resolution
+from providers.heymarket_names import NameMap, Prepared
 from providers.http import ProviderHttp, Reply
 from providers.model import (
     ContactDraft,
@@ -23,7 +22,6 @@ from providers.model import (
     CustomFields,
     FieldMode,
     FieldsResult,
-    FieldValue,
     ProviderName,
     UpsertResult,
 )
@@ -36,84 +34,16 @@ LOST_CREATE_WARNING = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Prepared:
-    """A checked contact with its custom fields keyed by field id and its tags as ids."""
-
-    contact: ContactDraft
-    custom: dict[str, FieldValue] | None
-    tag_ids: list[int] | None
-
-    @property
-    def overwrite(self) -> bool:
-        # REPLACE without custom fields must not wipe the ones the contact has.
-        return self.custom is not None and self.contact.field_mode is FieldMode.REPLACE
-
-
 class ContactWriter:
     def __init__(
         self,
         http: ProviderHttp,
         auth: JwtMinter | LegacyKey,
-        fields: Catalogue,
-        tags: Catalogue,
+        names: NameMap,
     ) -> None:
         self.http = http
         self.auth = auth
-        self.fields = fields
-        self.tags = tags
-
-    # -- names -> ids -----------------------------------------------------------------------
-
-    async def prepare(self, contacts: Sequence[ContactDraft]) -> list[Prepared | Failure]:
-        field_names = [
-            key for c in contacts for key in (c.custom_fields or {}) if not wire.is_integer_id(key)
-        ]
-        tag_names = [tag for c in contacts for tag in (c.tags or ())]
-        known_fields = await self.fields.resolve(field_names) if field_names else _NOTHING
-        known_tags = await self.tags.resolve(tag_names) if tag_names else _NOTHING
-        return [self._prepare_one(c, known_fields, known_tags) for c in contacts]
-
-    def _prepare_one(
-        self, contact: ContactDraft, fields: Resolution, tags: Resolution
-    ) -> Prepared | Failure:
-        custom = None
-        if contact.custom_fields is not None:
-            custom = {}
-            for key, value in contact.custom_fields.items():
-                ident = key if wire.is_integer_id(key) else fields.ids.get(key)
-                if ident is None:
-                    return _unknown_field(key)
-                custom[str(ident)] = value
-        tag_ids = None
-        if contact.tags is not None:
-            tag_ids = []
-            for position, name in enumerate(contact.tags):
-                found = tags.ids.get(name)
-                if found is None and wire.is_integer_id(name):
-                    found = int(name)  # already a tag id
-                if found is None:
-                    return Failure(
-                        E.UNKNOWN_TAG,
-                        f"Heymarket has no tag named {name!r} (create it in Heymarket first)",
-                        provider=HEYMARKET,
-                        field=f"tags[{position}]",
-                    )
-                tag_ids.append(found)
-        return Prepared(contact, custom, tag_ids)
-
-    async def names(self, custom: Mapping[str, Any]) -> dict[str, FieldValue]:
-        """Custom values keyed by field id -> keyed by field name (unknown ids stay ids)."""
-        if not custom:
-            return {}
-        await self.fields.resolve([])  # loads the map only when it is stale
-        named: dict[str, FieldValue] = {}
-        for key, value in custom.items():
-            if not isinstance(value, str | int | float | bool):
-                continue
-            name = self.fields.name_of(int(key)) if wire.is_integer_id(key) else None
-            named[name or key] = value
-        return named
+        self.names = names
 
     # -- upsert -----------------------------------------------------------------------------
 
@@ -185,7 +115,7 @@ class ContactWriter:
             id=str(ident),
             phone=prepared.contact.phone,
             email=prepared.contact.email or email,
-            custom_fields=await self.names(custom),
+            custom_fields=await self.names.by_name(custom),
         )
         return UpsertResult(contact=record, created=created, warnings=warnings)
 
@@ -195,7 +125,7 @@ class ContactWriter:
         self, ref: ContactRef, fields: CustomFields, mode: FieldMode
     ) -> FieldsResult:
         path_of, existing_query, where = _target(ref)
-        [prepared] = await self.prepare([ContactDraft(custom_fields=fields, field_mode=mode)])
+        [prepared] = await self.names.prepare([ContactDraft(custom_fields=fields, field_mode=mode)])
         if isinstance(prepared, Failure):
             raise ProviderError(prepared)
         existing = await self.lookup(existing_query)
@@ -208,7 +138,12 @@ class ContactWriter:
                     field=where,
                 )
             )
-        if ref.id and wire.is_uuid(ref.id) and existing.uuid and existing.uuid != ref.id.lower():
+        if (
+            ref.id
+            and wire.is_uuid(ref.id)
+            and existing.uuid
+            and not _same_uuid(existing.uuid, ref.id)
+        ):
             raise ProviderError.of(
                 E.INVALID_CONTACT_ID,
                 "contact.id and contact.phone name two different Heymarket contacts",
@@ -227,7 +162,7 @@ class ContactWriter:
             if answered is not None and "custom" in _object(reply.body)
             else _after(existing.custom, prepared.custom, prepared.overwrite)
         )
-        named = await self.names(stored)
+        named = await self.names.by_name(stored)
         phone = existing.phone or (ref.phone or "")
         record = ContactRecord(
             HEYMARKET,
@@ -284,22 +219,10 @@ class ContactWriter:
         except ProviderError as error:
             # The provider refused an id taken from a cached map: fetch the map next time.
             if error.failure.code is E.UNKNOWN_TAG:
-                self.tags.invalidate()
+                self.names.tags.invalidate()
             elif error.failure.code is E.INVALID_CUSTOM_FIELDS:
-                self.fields.invalidate()
+                self.names.fields.invalidate()
             raise
-
-
-_NOTHING = Resolution({}, [])
-
-
-def _unknown_field(name: str) -> Failure:
-    return Failure(
-        E.UNKNOWN_FIELD,
-        f"Heymarket has no custom field named {name!r} (create it in Heymarket first)",
-        provider=HEYMARKET,
-        field=f"customFields.{name}",
-    )
 
 
 def _target(ref: ContactRef) -> tuple[Any, dict[str, Any], str]:
@@ -330,6 +253,10 @@ def _target(ref: ContactRef) -> tuple[Any, dict[str, Any], str]:
         "give contact.id or contact.phone",
         field="phone",
     )
+
+
+def _same_uuid(a: str, b: str) -> bool:
+    return a.strip().lower() == b.strip().lower()
 
 
 def _by_phone(phone: str) -> dict[str, Any]:

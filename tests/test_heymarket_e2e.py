@@ -13,6 +13,7 @@ from gateway.config import Config, GatewaySettings
 from gateway.sandbox import Sandbox
 from providers.heymarket import HeymarketSettings
 from providers.model import ProviderName
+from providers.sandbox.faults import Fault
 from providers.sandbox.heymarket import (
     SANDBOX_API_KEY,
     HeymarketSimulator,
@@ -179,3 +180,36 @@ async def test_a_bulk_is_paced_to_the_budget_and_never_draws_a_429() -> None:
     assert (result["successCount"], result["contactsCreated"]) == (30, 30)
     assert simulator.rejected_429 == 0
     assert len(simulator.requests) == 60
+
+
+@pytest.mark.looptime
+async def test_a_bulk_sends_contacts_sharing_a_phone_in_order() -> None:
+    sandbox = Sandbox()
+    # A slow API: contacts sent side by side would all miss the lookup, then collide on the
+    # create ("a contact with this phone already exists").
+    sandbox.heymarket.faults.add(Fault(delay=1.0, passthrough=True, path="/v1/contact", times=None))
+    contacts = [
+        {"phone": "4155550101", "customFields": {"plan": "a"}},
+        {"phone": "+14155550101", "customFields": {"tier": "b"}},
+        {"phone": "415-555-0101", "firstName": "Last"},
+    ]
+    async with serve(
+        sandbox.config(gateway=GatewaySettings(bulk_concurrency=8)), sandbox=sandbox
+    ) as gw:
+        data = await gw.data(BULK, {"provider": "HEYMARKET", "contacts": contacts})
+    result = data["bulkUpsertContacts"]
+    assert (result["successCount"], result["errorCount"], result["contactsCreated"]) == (3, 0, 1)
+    [stored] = sandbox.heymarket.contacts.values()
+    assert stored.custom == {"101": "a", "102": "b"} and stored.first == "Last"
+
+
+async def test_check_config_accepts_jwt_or_legacy_and_names_a_half_pair(tmp_path: Any) -> None:
+    from gateway.config import ConfigError, load_config
+
+    good = tmp_path / "good.toml"
+    good.write_text('[providers.heymarket]\nsecret_id = "a"\nsecret_key = "b"\n')
+    assert ProviderName.HEYMARKET in load_config(good, environ={}).providers
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[providers.heymarket]\nsecret_id = "a"\n')
+    with pytest.raises(ConfigError, match=r"providers\.heymarket.*secret_key"):
+        load_config(bad, environ={})
