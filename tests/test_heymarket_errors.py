@@ -98,6 +98,14 @@ SINGLE = [
     ),
     ans("401-unauthorized", 401, {"error": "unauthorized"}, "UNAUTHORIZED", AUTH, "unauthorized"),
     ans("403-denied", 403, {"error": "denied"}, "FORBIDDEN", AUTH, "denied"),
+    ans(  # a field is read out of the message only for bad_data
+        "401-message-naming-a-field",
+        401,
+        {"error": "unauthorized", "message": "token not valid for phone lookups"},
+        "UNAUTHORIZED",
+        AUTH,
+        "unauthorized",
+    ),
     ans(
         "429-no-retry-after", 429, {"error": "rate_limited"}, "RATE_LIMITED", LIMIT, "rate_limited"
     ),

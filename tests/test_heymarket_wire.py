@@ -257,6 +257,20 @@ async def test_a_create_whose_answer_is_lost_is_looked_up_not_sent_again() -> No
 
 
 @respx.mock
+async def test_a_create_answered_502_is_looked_up_before_anything_else() -> None:
+    lookup = respx.post(f"{U}/v1/contact/get")
+    lookup.side_effect = [
+        httpx.Response(404, json={"error": "not_found"}),
+        httpx.Response(200, json=existing(custom={})),
+    ]
+    create = respx.post(f"{U}/v1/contact").respond(502, text="<html>Bad Gateway</html>")
+    async with serve(heymarket_config()) as gw:
+        data = await gw.data(UPSERT, upsert_vars())
+    assert create.call_count == 1  # a create is never re-sent on 502
+    assert data["upsertContact"]["contact"]["id"] == "98765"
+
+
+@respx.mock
 async def test_a_lost_create_that_did_not_happen_reports_the_timeout() -> None:
     respx.post(f"{U}/v1/contact/get").respond(404, json={"error": "not_found"})
     create = respx.post(f"{U}/v1/contact").mock(side_effect=httpx.ReadTimeout("lost"))
