@@ -18,8 +18,8 @@ from pydantic import SecretStr, field_validator
 from providers.base import ProviderSpec, Runtime
 from providers.bulk import merge_into, run_chunks
 from providers.campaignlark_catalogue import Catalogue, FieldInfo
+from providers.campaignlark_errors import ERROR_TABLE, REQUIRED_MESSAGE, read_error
 from providers.errors import ErrorCode, ErrorKind, Failure, ProviderError
-from providers.errortable import ErrorRule, ErrorTable
 from providers.http import ProviderHttp, Reply
 from providers.model import (
     BulkResult,
@@ -38,72 +38,9 @@ from providers.model import (
 from providers.settings import ProviderSettings, secret
 
 E = ErrorCode
-_I = re.IGNORECASE
-_QUOTE = r"[`'\"\u2018\u2019\u201c\u201d<>]*"  # straight, curly or angle quotes
-_REQUIRED = re.compile(rf"^\W*field\s+{_QUOTE}(?P<label>.+?){_QUOTE}\s+is\s+required", _I)
 _CONTACT_ID = re.compile(r"^[0-9a-f]{24}$")
 _MERGE_TAG = re.compile(r"^[a-z_]{2,16}$")
 EMAIL_TAG, FIRST_NAME_TAG, LAST_NAME_TAG = "email_address", "first_name", "last_name"
-
-# Messages vary in quoting, apostrophes and the `<tag>`/`<label>`/`<id>` parts: match loosely.
-ERROR_TABLE = ErrorTable(
-    [
-        ErrorRule(
-            E.INVALID_CONTACT_ID,
-            re.compile(r"contact id you provided is not valid", _I),
-            field="id",
-        ),
-        ErrorRule(
-            E.MISSING_FIELDS, re.compile(r"provide at least one field", _I), field="customFields"
-        ),
-        ErrorRule(E.MISSING_STATUS, re.compile(r"^\W*please provide a status", _I), field="status"),
-        ErrorRule(
-            E.MISSING_STATUS, re.compile(r"^\W*contact status is required", _I), field="status"
-        ),
-        ErrorRule(
-            E.INVALID_STATUS, re.compile(r"status you provided is not valid", _I), field="status"
-        ),
-        ErrorRule(
-            E.UNKNOWN_FIELD,
-            re.compile(
-                rf"unable to find a field with the merge[\s_-]?tag\s*{_QUOTE}(?P<tag>\w+)", _I
-            ),
-            field="customFields.{tag}",
-        ),
-        ErrorRule(
-            E.CONTACT_NOT_FOUND,
-            re.compile(r"(couldn.?t|could not) find a contact with that id", _I),
-            field="id",
-        ),
-        ErrorRule(E.MISSING_EMAIL, re.compile(r"an email address is required", _I), field="email"),
-        ErrorRule(E.REQUIRED_FIELD_MISSING, _REQUIRED, field="customFields"),
-        ErrorRule(
-            E.UNKNOWN_TAG,
-            re.compile(rf"tag\s+id\s*{_QUOTE}(?P<id>\d+){_QUOTE}\s+does not exist", _I),
-            field="tags",
-        ),
-        ErrorRule(E.UNAUTHORIZED, re.compile(r"provide a valid api key", _I), status=401),
-        ErrorRule(E.UNAUTHORIZED, re.compile(r"invalid or has been revoked", _I), status=401),
-        ErrorRule(E.FORBIDDEN, re.compile(r"ip address is not authori[sz]ed", _I), status=403),
-        ErrorRule(
-            E.CONTACT_NOT_FOUND,
-            re.compile(r"(couldn.?t|could not) find a contact with that email", _I),
-            field="email",
-        ),
-    ]
-)
-
-
-def read_error(body: Any) -> tuple[str | None, str | None]:
-    """The message, from the envelope or, tolerantly, without it: it is also the table key."""
-    message: Any = body
-    if isinstance(body, dict):
-        inner = body.get("error")
-        message = inner.get("message") if isinstance(inner, dict) else inner
-        if not (isinstance(message, str) and message.strip()):
-            message = body.get("message")
-    text = message.strip() if isinstance(message, str) and message.strip() else None
-    return text, text
 
 
 class CampaignLarkSettings(ProviderSettings):
@@ -385,6 +322,8 @@ class CampaignLarkAdapter:
     async def _check_fields(
         self, fields: Mapping[str, FieldValue], names: Mapping[str, str], *, refresh: bool
     ) -> None:
+        if not fields:
+            return
         catalogue = await self.catalogue.fields(fields.keys(), refresh_on_miss=refresh)
         for tag, value in fields.items():
             info = catalogue.get(tag)
@@ -438,11 +377,12 @@ class CampaignLarkAdapter:
             tag = (failure.field or "").removeprefix("customFields.")
             failure = failure.with_field(names.get(tag, failure.field))
         elif failure.code is E.REQUIRED_FIELD_MISSING:
-            found = _REQUIRED.search(failure.provider_code or "")
-            labels = {
-                info.label.casefold(): tag
-                for tag, info in (await self.catalogue.fields(refresh_on_miss=False)).items()
-            }
+            found = REQUIRED_MESSAGE.search(failure.provider_code or "")
+            try:  # the message names the field by label; the client knows it by merge tag
+                catalogue = await self.catalogue.fields(refresh_on_miss=False)
+            except ProviderError:
+                catalogue = {}
+            labels = {info.label.casefold(): tag for tag, info in catalogue.items()}
             named = labels.get(found.group("label").casefold()) if found else None
             if named is not None:
                 failure = failure.with_field(names.get(named, f"customFields.{named}"))
