@@ -18,13 +18,25 @@ from pydantic import SecretStr, field_validator
 from providers.base import ProviderSpec, Runtime
 from providers.bulk import merge_into, run_chunks
 from providers.campaignlark_catalogue import Catalogue, FieldInfo
+from providers.campaignlark_contacts import (
+    EMAIL_TAG,
+    FIRST_NAME_TAG,
+    LAST_NAME_TAG,
+    contact_of,
+    is_filled,
+    is_value,
+    record_of,
+    status_of,
+    tag_ids_of,
+    timestamps_equal,
+    unreadable,
+)
 from providers.campaignlark_errors import ERROR_TABLE, REQUIRED_MESSAGE, read_error
 from providers.errors import ErrorCode, ErrorKind, Failure, ProviderError
 from providers.http import ProviderHttp, Reply
 from providers.model import (
     BulkResult,
     ContactDraft,
-    ContactRecord,
     ContactRef,
     CustomFields,
     FieldMode,
@@ -32,7 +44,6 @@ from providers.model import (
     FieldValue,
     IndexedContact,
     ProviderName,
-    SubscriptionStatus,
     UpsertResult,
 )
 from providers.settings import ProviderSettings, secret
@@ -40,7 +51,6 @@ from providers.settings import ProviderSettings, secret
 E = ErrorCode
 _CONTACT_ID = re.compile(r"^[0-9a-f]{24}$")
 _MERGE_TAG = re.compile(r"^[a-z_]{2,16}$")
-EMAIL_TAG, FIRST_NAME_TAG, LAST_NAME_TAG = "email_address", "first_name", "last_name"
 
 
 class CampaignLarkSettings(ProviderSettings):
@@ -151,24 +161,26 @@ class CampaignLarkAdapter:
             body["partial_update"] = False
             tag_ids = prepared.tag_ids
             if current is not None:
-                tag_ids = _tag_ids_of(current) if tag_ids is None else tag_ids
-                status = status or _status_of(current)
+                tag_ids = tag_ids_of(current) if tag_ids is None else tag_ids
+                status = status or status_of(current)
         if tag_ids is not None:
             body["tags"] = tag_ids
         if status is not None:
             body["status"] = status
         reply = await self._call("POST", "/v1/contacts/upsert", body, prepared.names)
-        raw = self._contact_of(reply)
+        raw = contact_of(self.http, reply)
         if created is None:
-            created = reply.status == 201 or _timestamps_equal(raw)
-        return UpsertResult(contact=self._record(raw, contact.email), created=created)
+            created = reply.status == 201 or timestamps_equal(raw)
+        return UpsertResult(
+            contact=record_of(raw, contact.email, self.settings.phone_merge_tag), created=created
+        )
 
     def _kept_standard(self, current: Mapping[str, Any]) -> dict[str, FieldValue]:
         """A REPLACE replaces custom fields; the names and phone have inputs of their own."""
         data = current.get("data")
         data = data if isinstance(data, dict) else {}
         kept = (FIRST_NAME_TAG, LAST_NAME_TAG, self.settings.phone_merge_tag)
-        return {tag: data[tag] for tag in kept if tag and _is_value(data.get(tag))}
+        return {tag: data[tag] for tag in kept if tag and is_value(data.get(tag))}
 
     # -- bulk: no bulk endpoint, so single upserts fanned out under the shared pacing --------
 
@@ -239,9 +251,9 @@ class CampaignLarkAdapter:
             found = await self._find_by_email(ref.email, missing_ok=False)
             assert found is not None
             current = found
-        status = _status_of(current)
+        status = status_of(current)
         if status is None:
-            raise self._unreadable("a contact without a status")
+            raise unreadable(self.provider, "a contact without a status")
         if mode is FieldMode.MERGE:
             # PUT requires a status: resend the current one so only fields change.
             reply = await self._call(
@@ -251,9 +263,9 @@ class CampaignLarkAdapter:
                 names,
             )
         else:
-            email = self._record(current, ref.email).email
+            email = record_of(current, ref.email, self.settings.phone_merge_tag).email
             if not email:
-                raise self._unreadable("a contact without an email address")
+                raise unreadable(self.provider, "a contact without an email address")
             if EMAIL_TAG in wanted and wanted[EMAIL_TAG] != email:
                 raise ProviderError.of(
                     E.INVALID_CUSTOM_FIELDS,
@@ -266,12 +278,13 @@ class CampaignLarkAdapter:
             body = {
                 "email_address": email,
                 "fields": replaced,
-                "tags": _tag_ids_of(current),
+                "tags": tag_ids_of(current),
                 "status": status,
                 "partial_update": False,
             }
             reply = await self._call("POST", "/v1/contacts/upsert", body, names)
-        record = self._record(self._contact_of(reply), ref.email)
+        raw = contact_of(self.http, reply)
+        record = record_of(raw, ref.email, self.settings.phone_merge_tag)
         return FieldsResult(contact=record, custom_fields=record.custom_fields or {})
 
     # -- reading contacts -------------------------------------------------------------------
@@ -285,37 +298,13 @@ class CampaignLarkAdapter:
             if missing_ok and error.failure.code is E.CONTACT_NOT_FOUND:
                 return None
             raise
-        return self._contact_of(reply)
+        return contact_of(self.http, reply)
 
     async def _find_by_id(self, contact_id: str) -> dict[str, Any]:
         reply = await self.http.call(
             "GET", f"/v1/contacts/{quote(contact_id, safe='')}", headers=self._auth
         )
-        return self._contact_of(reply)
-
-    def _contact_of(self, reply: Reply) -> dict[str, Any]:
-        """The contact, with or without its `data` envelope (a contact has `data` of its own)."""
-        body = self.http.object_of(reply)
-        inner = body.get("data")
-        contact = inner if "id" not in body and isinstance(inner, dict) else body
-        contact_id = contact.get("id")
-        if not isinstance(contact_id, str | int) or isinstance(contact_id, bool) or not contact_id:
-            raise self._unreadable("a contact without an id")
-        return contact
-
-    def _record(self, raw: Mapping[str, Any], email: str | None) -> ContactRecord:
-        data = raw.get("data")
-        values = {k: v for k, v in data.items() if _is_value(v)} if isinstance(data, dict) else {}
-        phone_tag = self.settings.phone_merge_tag
-        phone = values.get(phone_tag) if phone_tag else None
-        stored_email = values.get(EMAIL_TAG)
-        return ContactRecord(
-            self.provider,
-            id=str(raw["id"]),
-            email=stored_email if isinstance(stored_email, str) else email,
-            phone=phone if isinstance(phone, str) else None,
-            custom_fields=values,
-        )
+        return contact_of(self.http, reply)
 
     # -- the catalogue, and errors named after the client's input ---------------------------
 
@@ -334,7 +323,7 @@ class CampaignLarkAdapter:
                     f"CampaignLark has no field with the merge tag {tag!r}{hint}",
                     field=names[tag],
                 )
-            if info.required and not _is_filled(value):
+            if info.required and not is_filled(value):
                 raise _required(info, names[tag])
 
     async def _check_required(
@@ -343,7 +332,7 @@ class CampaignLarkAdapter:
         """The complete field set a full replace leaves: every required field must be in it."""
         for info in (await self.catalogue.fields(refresh_on_miss=False)).values():
             tag = info.merge_tag
-            if info.required and tag != EMAIL_TAG and not _is_filled(fields.get(tag)):
+            if info.required and tag != EMAIL_TAG and not is_filled(fields.get(tag)):
                 raise _required(info, names.get(tag, f"customFields.{tag}"))
 
     async def _tag_ids(self, tags: Sequence[str] | None, *, refresh: bool) -> list[int] | None:
@@ -388,16 +377,6 @@ class CampaignLarkAdapter:
                 failure = failure.with_field(names.get(named, f"customFields.{named}"))
         return ProviderError(failure, status=error.status, reached=error.reached)
 
-    def _unreadable(self, what: str) -> ProviderError:
-        return ProviderError(
-            Failure(
-                E.PROVIDER_ERROR,
-                f"{self.provider.label} answered {what}",
-                provider=self.provider,
-                provider_code="unreadable_contact",
-            )
-        )
-
 
 def _required(info: FieldInfo, name: str) -> ProviderError:
     return ProviderError.of(
@@ -420,36 +399,6 @@ def _all_keys(items: Sequence[IndexedContact], phone_tag: str | None) -> set[str
         )
         keys.update(tag for tag, value in standard if tag and value is not None)
     return keys
-
-
-def _is_value(value: Any) -> bool:
-    return isinstance(value, str | int | float | bool)
-
-
-def _is_filled(value: Any) -> bool:
-    return _is_value(value) and str(value).strip() != ""
-
-
-def _status_of(contact: Mapping[str, Any]) -> str | None:
-    status = contact.get("status")
-    known = {s.value for s in SubscriptionStatus}
-    return status if isinstance(status, str) and status in known else None
-
-
-def _tag_ids_of(contact: Mapping[str, Any]) -> list[int]:
-    tags = contact.get("tags")
-    ids = (
-        [t.get("id") if isinstance(t, dict) else t for t in tags or []]
-        if isinstance(tags, list)
-        else []
-    )
-    return [i for i in ids if isinstance(i, int) and not isinstance(i, bool)]
-
-
-def _timestamps_equal(contact: Mapping[str, Any]) -> bool:
-    """CampaignLark's upsert does not say whether it created: a new contact was never updated."""
-    created, updated = contact.get("created_at"), contact.get("updated_at")
-    return isinstance(created, str) and bool(created) and created == updated
 
 
 SPEC = ProviderSpec(
