@@ -187,7 +187,9 @@ class CampaignLarkAdapter:
     async def bulk_upsert(self, items: Sequence[IndexedContact]) -> BulkResult:
         local = BulkResult()
         try:  # one catalogue look-up (and at most one refresh) for the whole import
-            await self.catalogue.fields(_all_keys(items, self.settings.phone_merge_tag))
+            keys = _all_keys(items, self.settings.phone_merge_tag)
+            if keys:
+                await self.catalogue.fields(keys)
             names = {name for item in items for name in item.contact.tags or ()}
             if names:
                 await self.catalogue.tag_ids(names)
