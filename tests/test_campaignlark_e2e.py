@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.sandbox import Sandbox
-from providers.sandbox.campaignlark import CampaignLarkSimulator
+from providers.sandbox.campaignlark import CampaignLarkSimulator, FieldDef
 from tests.support import BULK, UPDATE, UPSERT, serve
 
 LARK = "CAMPAIGNLARK"
@@ -181,8 +181,6 @@ async def test_field_and_tag_added_in_the_workspace_are_found_by_one_refresh() -
     async with serve(sandbox.config(), sandbox=sandbox) as gw:
         base = {"email": "arya@example.com", "customFields": {"lead_source": "x"}}
         await gw.data(UPSERT, _upsert({**base, "tags": ["vip"]}))
-        from providers.sandbox.campaignlark import FieldDef
-
         lark.fields.append(FieldDef(99, "Sword", "sword"))
         for n in range(5, 160):
             lark.tags[n] = f"house-{n}"  # more than one page of tags
