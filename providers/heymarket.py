@@ -15,15 +15,15 @@ from typing import Any, ClassVar
 import httpx
 from pydantic import Field, SecretStr, model_validator
 
+from providers import heymarket_bulk
 from providers import heymarket_wire as wire
 from providers.base import ProviderSpec, Runtime
-from providers.bulk import merge_into, run_chunks
 from providers.errors import ErrorCode, Failure, ProviderError
 from providers.errortable import ErrorRule, ErrorTable
 from providers.heymarket_auth import JwtMinter, LegacyKey
 from providers.heymarket_catalog import Catalogue, Clock
 from providers.heymarket_contacts import ContactWriter
-from providers.heymarket_names import NameMap, Prepared
+from providers.heymarket_names import NameMap
 from providers.http import ProviderHttp
 from providers.model import (
     BulkResult,
@@ -37,7 +37,6 @@ from providers.model import (
     SubscriptionStatus,
     UpsertResult,
 )
-from providers.resilience.pacing import WINDOW_MARGIN, Rate
 from providers.settings import ProviderSettings, secret
 
 E = ErrorCode
@@ -179,6 +178,8 @@ class HeymarketAdapter:
         self.fields = Catalogue(self._load_fields, ttl=ttl, clock=clock)
         self.tags = Catalogue(self._load_tags, ttl=ttl, clock=clock)
         self.writer = ContactWriter(self.http, self.auth, NameMap(self.fields, self.tags))
+        # One admission pace per account, shared by its concurrent imports.
+        self.admission = heymarket_bulk.admission_for(settings.rate_limit)
 
     # -- checks the gateway can make itself ------------------------------------------------
 
@@ -217,63 +218,20 @@ class HeymarketAdapter:
         return await self.writer.upsert(prepared)
 
     async def bulk_upsert(self, items: Sequence[IndexedContact]) -> BulkResult:
-        # Names are resolved once for the whole import (one refresh at most), then each
-        # contact is its own paced request pair; see docs/heymarket.md for why not the batch
-        # endpoint.
-        local = BulkResult()
-        prepared = await self.writer.names.prepare([item.contact for item in items])
-        ready: list[tuple[IndexedContact, Prepared]] = []
-        for item, one in zip(items, prepared, strict=True):
-            if isinstance(one, Failure):
-                local.fail(item, one)
-            else:
-                ready.append((item, one))
-        by_index = {item.index: one for item, one in ready}
-        # Contacts sharing a phone go in order, in one chunk: sent concurrently, both would
-        # miss the lookup and the second create would be refused.
-        groups: dict[str, list[IndexedContact]] = {}
-        for item, one in ready:
-            groups.setdefault(one.contact.phone or "", []).append(item)
-        chunks = list(groups.values())
-
-        async def send(chunk: Sequence[IndexedContact]) -> BulkResult:
-            part = BulkResult()
-            for item in chunk:
-                try:
-                    result = await self.writer.upsert(by_index[item.index])
-                except ProviderError as error:
-                    if len(chunk) == 1:
-                        raise  # run_chunks tells a contact's failure from the account's
-                    part.fail(item, error.failure)
-                    continue
-                part.contacts_created += int(result.created)
-                part.warnings.extend(w for w in result.warnings if w not in part.warnings)
-            return part
-
-        longest = max((len(chunk) for chunk in chunks), default=1)
-        total = await run_chunks(
-            self.provider,
-            chunks,
-            send,
+        # Paced single calls, not the batch endpoint: see docs/heymarket.md.
+        return await heymarket_bulk.bulk_upsert(
+            self.writer,
+            items,
+            provider=self.provider,
+            admission=self.admission,
             concurrency=self.runtime.bulk_concurrency,
-            deadline_seconds=self._item_deadline() * longest,
+            deadline_seconds=self.runtime.deadline_seconds,
         )
-        merge_into(total, local)
-        return total
 
     async def update_fields(
         self, ref: ContactRef, fields: CustomFields, mode: FieldMode
     ) -> FieldsResult:
         return await self.writer.update_fields(ref, fields, mode)
-
-    def _item_deadline(self) -> float:
-        """One bulk contact's deadline. Once an import has spent the budget, each of its two
-        requests may wait for the pacing window to roll (a minute at 500/minute): that wait
-        is the import's normal pace, not a slow provider, so it is added to the deadline
-        rather than answered RATE_LIMITED for every contact past the 250th."""
-        rate = self.settings.rate_limit
-        window = Rate.parse(rate).period * WINDOW_MARGIN if rate else 0.0
-        return self.runtime.deadline_seconds + 2 * window
 
     # -- catalogues -------------------------------------------------------------------------
 

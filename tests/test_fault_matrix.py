@@ -41,6 +41,14 @@ SUBJECTS = [
         {"seen": True},
     ),
     Subject(
+        "HEYMARKET",
+        lambda sandbox: sandbox.heymarket.faults,
+        {"phone": "+15105553344", "customFields": {"plan": "gold"}},
+        [{"phone": "+15105553345"}, {"phone": "+15105553346"}, {"phone": "+15105553347"}],
+        {"phone": "+15105553344"},
+        {"tier": "t1"},
+    ),
+    Subject(
         "CAMPAIGNLARK",
         lambda sandbox: sandbox.campaignlark.faults,
         {"email": "ada@example.com", "customFields": {"lead_source": "web"}},
