@@ -24,7 +24,7 @@ class GatewayCORS(CORSMiddleware):
         response = super().preflight_response(request_headers)
         if response.status_code == 200:
             return response
-        refused = response.body.decode().removeprefix("Disallowed CORS ")
+        refused = bytes(response.body).decode().removeprefix("Disallowed CORS ")
         return error_response(
             403,
             "cors_refused",

@@ -50,7 +50,10 @@ def ensure_chromium() -> tuple[str, str]:
     if browser and driver:
         return browser, driver
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    steps = (["apt-get", "update"], ["apt-get", "install", "-y", "--no-install-recommends", *PACKAGES])
+    steps = (
+        ["apt-get", "update"],
+        ["apt-get", "install", "-y", "--no-install-recommends", *PACKAGES],
+    )
     for step in steps:
         try:
             done = subprocess.run(step, env=env, capture_output=True, text=True, timeout=900)

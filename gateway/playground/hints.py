@@ -38,7 +38,10 @@ def _trackly() -> tuple[Hint, ...]:
         ),
         Hint(
             "Emails and names",
-            ("Trackly keys contacts by phone; email, names, tags and status come back as warnings",),
+            (
+                "Trackly keys contacts by phone; "
+                "email, names, tags and status come back as warnings",
+            ),
         ),
         Hint("Custom fields", ("any name; values are strings, numbers or booleans",)),
     )
