@@ -54,11 +54,28 @@ def network_requests(chrome: webdriver.Chrome) -> list[str]:
     return [url for url in requested_urls(chrome) if not url.startswith(INTERNAL)]
 
 
+def editor_text(chrome: webdriver.Chrome, selector: str) -> str:
+    return str(chrome.find_element(By.CSS_SELECTOR, selector).text)
+
+
 def response_text(chrome: webdriver.Chrome) -> str:
-    return str(chrome.find_element(By.CSS_SELECTOR, ".graphiql-response").text)
+    return editor_text(chrome, ".graphiql-response")
 
 
-def run_active_tab(chrome: webdriver.Chrome, expected: str) -> str:
+def run_tab(chrome: webdriver.Chrome, operation: str, expected: str) -> str:
+    """Switch to the tab of `operation`, wait until its editors show it, run it."""
+    (tab,) = [
+        tab
+        for tab in chrome.find_elements(By.CSS_SELECTOR, ".graphiql-tab button")
+        if tab.text == operation
+    ]
+    tab.click()
+    WebDriverWait(chrome, WAIT).until(
+        lambda c: (
+            f"mutation {operation}" in editor_text(c, ".graphiql-query-editor")
+            and '"provider"' in editor_text(c, ".graphiql-editor-tool")
+        )
+    )
     chrome.find_element(By.CSS_SELECTOR, ".graphiql-execute-button").click()
     WebDriverWait(chrome, WAIT).until(lambda c: expected in response_text(c))
     return response_text(chrome)
@@ -89,7 +106,7 @@ def test_the_playground_runs_the_upsert_example_with_no_request_beyond_the_gatew
         ]
         hints = browser.find_element(By.CSS_SELECTOR, '[data-testid="sandbox-hints"]').text
         assert "+18005551234" in hints and "+14155550123" in hints
-        answer = run_active_tab(browser, "UpsertContactSuccess")
+        answer = run_tab(browser, "TracklyUpsertContact", "UpsertContactSuccess")
         ARTIFACTS.mkdir(exist_ok=True)
         browser.save_screenshot(str(ARTIFACTS / "playground.png"))
         urls = network_requests(browser)
@@ -101,20 +118,23 @@ def test_the_playground_runs_the_upsert_example_with_no_request_beyond_the_gatew
     assert errors == []  # a CSP violation would be reported here
 
 
-def test_the_playground_shows_a_typed_error_from_its_error_example(
+def test_the_playground_shows_a_typed_error_and_its_dialogs_keep_to_the_csp(
     browser: webdriver.Chrome,
 ) -> None:
     sandbox = Sandbox()
     with serve_on_loopback(create_app(sandbox.config(), sandbox=sandbox)) as origin:
         open_playground(browser, origin)
-        (tab,) = [
-            tab
-            for tab in browser.find_elements(By.CSS_SELECTOR, ".graphiql-tab button")
-            if tab.text == "TracklyNotSendable"
-        ]
-        tab.click()
-        answer = run_active_tab(browser, "NotSendableError")
+        answer = run_tab(browser, "TracklyNotSendable", "NotSendableError")
+        # A dialog makes Radix inject a <style>: it must carry the CSP nonce, or Chrome logs.
+        browser.find_element(By.CSS_SELECTOR, '[aria-label="Open settings dialog"]').click()
+        WebDriverWait(browser, WAIT).until(
+            lambda c: c.execute_script(
+                "return [...document.querySelectorAll('style')].some(s => s.nonce)"
+            )
+        )
+        errors = console_errors(browser)
     assert '"code": "NOT_SENDABLE"' in answer
+    assert errors == []
 
 
 def test_with_client_keys_the_key_entered_on_the_page_is_sent_and_kept_out_of_storage(
@@ -124,14 +144,14 @@ def test_with_client_keys_the_key_entered_on_the_page_is_sent_and_kept_out_of_st
     config = sandbox.config(GatewaySettings(api_keys=(SecretStr("pg-key-1"),)))
     with serve_on_loopback(create_app(config, sandbox=sandbox)) as origin:
         open_playground(browser, origin)
-        assert "Bearer <key>" in run_active_tab(browser, "unauthorized")
+        assert "Bearer <key>" in run_tab(browser, "TracklyUpsertContact", "unauthorized")
         field = browser.find_element(By.CSS_SELECTOR, '[data-testid="api-key"]')
         field.send_keys("pg-key-1")
         field.submit()
         WebDriverWait(browser, WAIT).until(
             lambda c: "Bearer" in c.find_element(By.CSS_SELECTOR, '[data-testid="key-status"]').text
         )
-        answer = run_active_tab(browser, "UpsertContactSuccess")
+        answer = run_tab(browser, "TracklyUpsertContact", "UpsertContactSuccess")
         sent = authorizations(browser)
         local = browser.execute_script("return JSON.stringify(window.localStorage)")
         cookies = browser.get_cookies()
