@@ -64,12 +64,8 @@ def response_text(chrome: webdriver.Chrome) -> str:
 
 def run_tab(chrome: webdriver.Chrome, operation: str, expected: str) -> str:
     """Switch to the tab of `operation`, wait until its editors show it, run it."""
-    (tab,) = [
-        tab
-        for tab in chrome.find_elements(By.CSS_SELECTOR, ".graphiql-tab button")
-        if tab.text == operation
-    ]
-    tab.click()
+    tabs = chrome.find_elements(By.CSS_SELECTOR, ".graphiql-tab button")
+    [tab for tab in tabs if tab.text == operation][-1].click()
     WebDriverWait(chrome, WAIT).until(
         lambda c: (
             f"mutation {operation}" in editor_text(c, ".graphiql-query-editor")
@@ -79,6 +75,10 @@ def run_tab(chrome: webdriver.Chrome, operation: str, expected: str) -> str:
     chrome.find_element(By.CSS_SELECTOR, ".graphiql-execute-button").click()
     WebDriverWait(chrome, WAIT).until(lambda c: expected in response_text(c))
     return response_text(chrome)
+
+
+def tab_titles(chrome: webdriver.Chrome) -> list[str]:
+    return [str(tab.text) for tab in chrome.find_elements(By.CSS_SELECTOR, ".graphiql-tab")]
 
 
 def open_playground(chrome: webdriver.Chrome, origin: str) -> None:
@@ -97,8 +97,7 @@ def test_the_playground_runs_the_upsert_example_with_no_request_beyond_the_gatew
     sandbox = Sandbox()
     with serve_on_loopback(create_app(sandbox.config(), sandbox=sandbox)) as origin:
         open_playground(browser, origin)
-        tabs = [tab.text for tab in browser.find_elements(By.CSS_SELECTOR, ".graphiql-tab")]
-        assert tabs[:4] == [
+        assert tab_titles(browser) == [
             "TracklyUpsertContact",
             "TracklyBulkUpsertContacts",
             "TracklyUpdateContactFields",
@@ -124,6 +123,17 @@ def test_the_playground_shows_a_typed_error_and_its_dialogs_keep_to_the_csp(
     sandbox = Sandbox()
     with serve_on_loopback(create_app(sandbox.config(), sandbox=sandbox)) as origin:
         open_playground(browser, origin)
+        # The Examples panel opens an example in a new tab, titled by its operation.
+        (link,) = [
+            link
+            for link in browser.find_elements(
+                By.CSS_SELECTOR, '[data-testid="examples-panel"] button'
+            )
+            if link.text == "TracklyNotSendable"
+        ]
+        link.click()
+        WebDriverWait(browser, WAIT).until(lambda c: len(tab_titles(c)) == 5)
+        assert tab_titles(browser)[-1] == "TracklyNotSendable"
         answer = run_tab(browser, "TracklyNotSendable", "NotSendableError")
         # A dialog makes Radix inject a <style>: it must carry the CSP nonce, or Chrome logs.
         browser.find_element(By.CSS_SELECTOR, '[aria-label="Open settings dialog"]').click()

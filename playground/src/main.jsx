@@ -62,8 +62,11 @@ function ExamplesPanel() {
   const { addTab, queryEditor, variableEditor } = useEditorContext({ nonNull: true });
   const open = (example) => {
     addTab();
-    queryEditor?.setValue(example.query);
-    variableEditor?.setValue(pretty(example.variables));
+    // The new tab fills its editors when React renders it; write the example after that.
+    window.setTimeout(() => {
+      queryEditor?.setValue(example.query);
+      variableEditor?.setValue(pretty(example.variables));
+    }, 0);
   };
   const providers = [...new Set(settings.examples.map((example) => example.label))];
   return (
