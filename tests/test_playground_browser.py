@@ -21,6 +21,7 @@ from starlette.routing import Route
 
 from gateway.app import create_app
 from gateway.config import CorsSettings, GatewaySettings
+from gateway.playground.examples import EXAMPLES
 from gateway.playground.page import ASSETS, SCRIPT
 from gateway.sandbox import Sandbox
 from tests.browser import (
@@ -31,6 +32,9 @@ from tests.browser import (
     requested_urls,
     serve_on_loopback,
 )
+
+# One tab per example, every provider's, in the order the page opens them.
+EXAMPLE_NAMES = [example.name for examples in EXAMPLES.values() for example in examples]
 
 WAIT = 60  # an upper bound for slow machines, not a performance assertion
 INTERNAL = ("data:", "blob:", "chrome:", "chrome-extension:", "about:")
@@ -97,12 +101,7 @@ def test_the_playground_runs_the_upsert_example_with_no_request_beyond_the_gatew
     sandbox = Sandbox()
     with serve_on_loopback(create_app(sandbox.config(), sandbox=sandbox)) as origin:
         open_playground(browser, origin)
-        assert tab_titles(browser) == [
-            "TracklyUpsertContact",
-            "TracklyBulkUpsertContacts",
-            "TracklyUpdateContactFields",
-            "TracklyNotSendable",
-        ]
+        assert tab_titles(browser) == EXAMPLE_NAMES
         hints = browser.find_element(By.CSS_SELECTOR, '[data-testid="sandbox-hints"]').text
         assert "+18005551234" in hints and "+14155550123" in hints
         answer = run_tab(browser, "TracklyUpsertContact", "UpsertContactSuccess")
@@ -132,7 +131,7 @@ def test_the_playground_shows_a_typed_error_and_its_dialogs_keep_to_the_csp(
             if link.text == "TracklyNotSendable"
         ]
         link.click()
-        WebDriverWait(browser, WAIT).until(lambda c: len(tab_titles(c)) == 5)
+        WebDriverWait(browser, WAIT).until(lambda c: len(tab_titles(c)) == len(EXAMPLE_NAMES) + 1)
         assert tab_titles(browser)[-1] == "TracklyNotSendable"
         answer = run_tab(browser, "TracklyNotSendable", "NotSendableError")
         # A dialog makes Radix inject a <style>: it must carry the CSP nonce, or Chrome logs.

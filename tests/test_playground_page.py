@@ -101,10 +101,15 @@ async def test_in_sandbox_mode_the_page_carries_examples_and_what_the_simulators
     names = [example["name"] for example in settings["examples"]]
     assert names[0] == "TracklyUpsertContact"
     assert {"TracklyBulkUpsertContacts", "TracklyUpdateContactFields"} <= set(names)
-    (trackly,) = settings["hints"]
-    values = [value for item in trackly["items"] for value in item["values"]]
+    hints = {hint["provider"]: hint for hint in settings["hints"]}
+    assert set(hints) == {"TRACKLY", "HEYMARKET", "CAMPAIGNLARK"}
+    values = [value for item in hints["TRACKLY"]["items"] for value in item["values"]]
     assert any("+18005551234" in value for value in values)
     assert any("+14155550123" in value and "NotSendableError" in value for value in values)
+    heymarket = [v for item in hints["HEYMARKET"]["items"] for v in item["values"]]
+    assert "plan" in heymarket and "vip" in heymarket
+    campaignlark = [v for item in hints["CAMPAIGNLARK"]["items"] for v in item["values"]]
+    assert "lead_source (required)" in campaignlark
 
 
 async def test_with_a_real_config_there_are_no_sandbox_hints_and_keys_never_reach_the_page(

@@ -131,10 +131,136 @@ _TRACKLY: tuple[Example, ...] = (
     ),
 )
 
-# Heymarket and CampaignLark: add their examples here when their simulators land in the
-# sandbox (see gateway/sandbox.py); the test then runs them against it.
+# Heymarket's simulator knows the custom fields plan, tier, source, score and vip, and the tags
+# vip, lead, customer, newsletter, churned; at most 5 tags on a contact.
+_HEYMARKET: tuple[Example, ...] = (
+    Example(
+        "HeymarketUpsertContact",
+        UPSERT,
+        {
+            "provider": "HEYMARKET",
+            "contact": {
+                "phone": "(510) 555-3344",
+                "firstName": "Grace",
+                "lastName": "Hopper",
+                "email": "grace@example.com",
+                "customFields": {"plan": "gold", "score": 42},
+                "tags": ["vip", "lead"],
+                "status": "SUBSCRIBED",
+            },
+        },
+        expect="UpsertContactSuccess",
+        note="Looks the phone up, creates the contact; field and tag names become their ids.",
+    ),
+    Example(
+        "HeymarketBulkUpsertContacts",
+        BULK,
+        {
+            "provider": "HEYMARKET",
+            "contacts": [
+                {"phone": "+15105553345", "firstName": "Alan", "customFields": {"tier": "2"}},
+                {"phone": "+15105553346", "tags": ["newsletter"]},
+                {"phone": "+15105553347", "customFields": {"shoe_size": 9}},
+            ],
+        },
+        expect="BulkUpsertContactsSuccess",
+        note="Paced under 500 requests a minute; the third has a field Heymarket does not know.",
+    ),
+    Example(
+        "HeymarketUpdateContactFields",
+        UPDATE,
+        {
+            "provider": "HEYMARKET",
+            "contact": {"phone": "(510) 555-3344"},
+            "fields": {"tier": "platinum", "vip": "yes"},
+            "mode": "MERGE",
+        },
+        expect="UpdateContactFieldsSuccess",
+        note="Run HeymarketUpsertContact first; names are sent back so Heymarket keeps them.",
+    ),
+    Example(
+        "HeymarketTooManyTags",
+        UPSERT,
+        {
+            "provider": "HEYMARKET",
+            "contact": {
+                "phone": "+15105553348",
+                "tags": ["vip", "lead", "customer", "newsletter", "churned", "tag-06"],
+            },
+        },
+        expect="ValidationError",
+        note="A typed error: Heymarket takes at most 5 tags, refused before any call.",
+    ),
+)
+
+# CampaignLark's simulator workspace: merge tags email_address, first_name, last_name,
+# phone_number, plan, score and lead_source (required for a new contact); tags newsletter,
+# customers, vip, beta.
+_CAMPAIGNLARK: tuple[Example, ...] = (
+    Example(
+        "CampaignLarkUpsertContact",
+        UPSERT,
+        {
+            "provider": "CAMPAIGNLARK",
+            "contact": {
+                "email": "tyrion@example.com",
+                "firstName": "Tyrion",
+                "phone": "(415) 555-2671",
+                "customFields": {"lead_source": "web", "plan": "gold"},
+                "tags": ["vip"],
+                "status": "SUBSCRIBED",
+            },
+        },
+        expect="UpsertContactSuccess",
+        note="Upserts by email; MERGE keeps the fields, tags and status not sent.",
+    ),
+    Example(
+        "CampaignLarkBulkUpsertContacts",
+        BULK,
+        {
+            "provider": "CAMPAIGNLARK",
+            "contacts": [
+                {"email": "sansa@example.com", "customFields": {"lead_source": "ads"}},
+                {
+                    "email": "arya@example.com",
+                    "customFields": {"lead_source": "web"},
+                    "tags": ["newsletter"],
+                },
+                {"email": "not-an-email", "customFields": {"lead_source": "web"}},
+            ],
+        },
+        expect="BulkUpsertContactsSuccess",
+        note="One upsert per contact, paced under 100 a second; the third email is invalid.",
+    ),
+    Example(
+        "CampaignLarkUpdateContactFields",
+        UPDATE,
+        {
+            "provider": "CAMPAIGNLARK",
+            "contact": {"email": "tyrion@example.com"},
+            "fields": {"plan": "platinum", "score": 9},
+            "mode": "MERGE",
+        },
+        expect="UpdateContactFieldsSuccess",
+        note="Run CampaignLarkUpsertContact first; only the fields change, status is kept.",
+    ),
+    Example(
+        "CampaignLarkUnknownField",
+        UPSERT,
+        {
+            "provider": "CAMPAIGNLARK",
+            "contact": {
+                "email": "jon@example.com",
+                "customFields": {"lead_source": "web", "favourite_colour": "grey"},
+            },
+        },
+        expect="ValidationError",
+        note="A typed error: UNKNOWN_FIELD naming the merge tag, before anything is written.",
+    ),
+)
+
 EXAMPLES: Mapping[ProviderName, tuple[Example, ...]] = {
     ProviderName.TRACKLY: _TRACKLY,
-    ProviderName.HEYMARKET: (),
-    ProviderName.CAMPAIGNLARK: (),
+    ProviderName.HEYMARKET: _HEYMARKET,
+    ProviderName.CAMPAIGNLARK: _CAMPAIGNLARK,
 }

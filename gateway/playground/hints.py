@@ -1,7 +1,7 @@
 """What the sandbox simulators know, shown on the playground in sandbox mode.
 
 Built from the simulators' own constants where they have them, so the page cannot drift from
-the data. Heymarket and CampaignLark get their entries when their simulators land.
+the data.
 """
 
 from __future__ import annotations
@@ -9,8 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from gateway.sandbox import SANDBOX_LIST_NUMBER
+from gateway.sandbox import SANDBOX_LIST_NUMBER, SANDBOX_PHONE_MERGE_TAG
 from providers.model import ProviderName
+from providers.sandbox import campaignlark as campaignlark_sim
+from providers.sandbox import heymarket as heymarket_sim
 from providers.sandbox import trackly as trackly_sim
 
 
@@ -47,8 +49,34 @@ def _trackly() -> tuple[Hint, ...]:
     )
 
 
+def _heymarket() -> tuple[Hint, ...]:
+    first_tags = tuple(list(heymarket_sim.TAGS.values())[:5])
+    return (
+        Hint("Phone numbers", ("any valid number; Heymarket keys contacts by phone",)),
+        Hint("Custom fields (by name)", tuple(heymarket_sim.FIELDS.values())),
+        Hint(
+            "Tags (by name)",
+            (*first_tags, "tag-06 ... tag-35", f"at most {heymarket_sim.MAX_TAGS} per contact"),
+        ),
+        Hint("Status", ("SUBSCRIBED and UNSUBSCRIBED are stored (is_opted_out)",)),
+    )
+
+
+def _campaignlark() -> tuple[Hint, ...]:
+    fields = tuple(
+        f.merge_tag + (" (required)" if f.required else "")
+        for f in campaignlark_sim.default_fields()
+    )
+    return (
+        Hint("Emails", ("any valid address; CampaignLark keys contacts by email",)),
+        Hint("Custom fields (merge tags)", fields),
+        Hint("Tags (by name)", tuple(campaignlark_sim.default_tags().values())),
+        Hint("Phone", (f"stored in the merge tag {SANDBOX_PHONE_MERGE_TAG}",)),
+    )
+
+
 HINTS: Mapping[ProviderName, tuple[Hint, ...]] = {
     ProviderName.TRACKLY: _trackly(),
-    ProviderName.HEYMARKET: (),
-    ProviderName.CAMPAIGNLARK: (),
+    ProviderName.HEYMARKET: _heymarket(),
+    ProviderName.CAMPAIGNLARK: _campaignlark(),
 }
