@@ -15,7 +15,7 @@ import math
 import statistics
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -46,6 +46,7 @@ def single_upsert(folder: Path, seconds: float) -> tuple[str, list[str]]:
     body = workload.upsert_body()
     rows: list[list[object]] = []
     results: dict[tuple[str, int], wrk.LoadResult] = {}
+    cpu_us: dict[tuple[str, int], float] = {}  # server CPU per request, whatever the contention
     with (
         simulator() as sim,
         started("floor", "bench.floor", "--upstream", f"{sim.url}/v2/contacts") as floor,
@@ -53,15 +54,31 @@ def single_upsert(folder: Path, seconds: float) -> tuple[str, list[str]]:
     ):
         answer = workload.post_json(f"{gw.url}/graphql", _json(body))
         assert answer["data"]["upsertContact"]["__typename"] == "UpsertContactSuccess", answer
-        for name, url in (("floor", floor.url + "/"), ("gateway", gw.url + "/graphql")):
+        for url in (floor.url + "/", gw.url + "/graphql"):
             wrk.post(url, body, 16, min(seconds, 2.0))  # warm up: connections, caches
+        servers = {"floor": floor, "gateway": gw}
         for clients in CLIENTS:
             for name, url in (("floor", floor.url + "/"), ("gateway", gw.url + "/graphql")):
-                results[name, clients] = wrk.post(url, body, clients, seconds)
+                cpu = servers[name].cpu_seconds()
+                results[name, clients] = result = wrk.post(url, body, clients, seconds)
+                used = servers[name].cpu_seconds() - cpu
+                cpu_us[name, clients] = used / max(1.0, result.rps * seconds) * 1e6
     for clients in CLIENTS:
         f, g = results["floor", clients], results["gateway", clients]
         rows.append(
-            [clients, f.p50_ms, g.p50_ms, f.p99_ms, g.p99_ms, f.rps, g.rps, g.rps / f.rps, f.bad + g.bad]
+            [
+                clients,
+                f.p50_ms,
+                g.p50_ms,
+                f.p99_ms,
+                g.p99_ms,
+                f.rps,
+                g.rps,
+                g.rps / f.rps,
+                cpu_us["floor", clients],
+                cpu_us["gateway", clients],
+                f.bad + g.bad,
+            ]
         )
     f1, g1 = results["floor", 1], results["gateway", 1]
     g16, g200 = results["gateway", 16], results["gateway", 200]
@@ -77,8 +94,17 @@ def single_upsert(folder: Path, seconds: float) -> tuple[str, list[str]]:
         + verdict(g200.p99_ms <= 3 * f200.p99_ms),
     ]
     header = [
-        "clients", "floor p50 ms", "gw p50 ms", "floor p99 ms", "gw p99 ms",
-        "floor req/s", "gw req/s", "gw/floor", "errors",
+        "clients",
+        "floor p50 ms",
+        "gw p50 ms",
+        "floor p99 ms",
+        "gw p99 ms",
+        "floor req/s",
+        "gw req/s",
+        "gw/floor",
+        "floor CPU us/req",
+        "gw CPU us/req",
+        "errors",
     ]
     return table("1. Single upsert: gateway vs raw aiohttp proxy floor", header, rows), checks
 
@@ -110,9 +136,13 @@ def bulk_cpu(folder: Path, repeats_1k: int, repeats_10k: int) -> tuple[str, list
                     f"{count:,} contacts: gateway {gw_us:.1f} us/contact <= 15: "
                     + verdict(gw_us <= 15)
                 )
-    checks.append(f"10,000 contacts: peak RSS growth {growth_mb:.1f} MB <= 60: " + verdict(growth_mb <= 60))
+    checks.append(
+        f"10,000 contacts: peak RSS growth {growth_mb:.1f} MB <= 60: " + verdict(growth_mb <= 60)
+    )
     header = ["contacts", "gw CPU us/contact", "direct us/contact", "gw/direct", "runs"]
-    return table("2. Bulk: gateway CPU per contact vs posting straight to the simulator", header, rows), checks
+    return table(
+        "2. Bulk: gateway CPU per contact vs posting straight to the simulator", header, rows
+    ), checks
 
 
 def slow_provider(folder: Path, seconds: float, bulk_total: int) -> tuple[str, list[str]]:
@@ -121,25 +151,46 @@ def slow_provider(folder: Path, seconds: float, bulk_total: int) -> tuple[str, l
     with simulator(delay_ms=100) as sim, gateway(sim, folder) as gw:
         body = workload.upsert_body()
         wrk.post(gw.url + "/graphql", body, 50, 1.0)
+        cpu = gw.cpu_seconds()
         load = wrk.post(gw.url + "/graphql", body, 50, seconds)
+        busy = (gw.cpu_seconds() - cpu) / seconds
         ideal = 50 / 0.1
-        rows.append(["(a) 50 clients, 100 ms upserts", f"{ideal:,.0f} req/s", f"{load.rps:,.0f} req/s", load.rps / ideal])
-        checks.append(f"(a) {load.rps:,.0f} req/s >= 0.9 x {ideal:,.0f}: " + verdict(load.rps >= 0.9 * ideal))
+        rows.append(
+            [
+                "(a) 50 clients, 100 ms upserts",
+                f"{ideal:,.0f} req/s",
+                f"{load.rps:,.0f} req/s",
+                load.rps / ideal,
+                f"{busy:.0%}",
+            ]
+        )
+        checks.append(
+            f"(a) {load.rps:,.0f} req/s >= 0.9 x {ideal:,.0f}: " + verdict(load.rps >= 0.9 * ideal)
+        )
     with (
         simulator(delay_ms=50) as sim,
         gateway(sim, folder, max_bulk_contacts=bulk_total, bulk_concurrency=BULK_CONCURRENCY) as gw,
     ):
         _bulk(gw, 10, 0)
-        body = workload.bulk_body(bulk_total)
-        began = time.perf_counter()
-        answer = workload.post_json(f"{gw.url}/graphql", body)
+        payload = workload.bulk_body(bulk_total)
+        began, cpu = time.perf_counter(), gw.cpu_seconds()
+        answer = workload.post_json(f"{gw.url}/graphql", payload)
         wall = time.perf_counter() - began
+        busy = (gw.cpu_seconds() - cpu) / wall
         result = answer["data"]["bulkUpsertContacts"]
         assert result.get("successCount") == bulk_total, str(result)[:300]
         ideal = math.ceil(bulk_total / BULK_CHUNK) / BULK_CONCURRENCY * 0.05
-        rows.append([f"(b) {bulk_total:,} contacts, 50 ms chunks", f"{ideal:.2f} s", f"{wall:.2f} s", wall / ideal])
+        rows.append(
+            [
+                f"(b) {bulk_total:,} contacts, 50 ms chunks",
+                f"{ideal:.2f} s",
+                f"{wall:.2f} s",
+                wall / ideal,
+                f"{busy:.0%}",
+            ]
+        )
         checks.append(f"(b) {wall:.2f} s <= 1.15 x {ideal:.2f} s: " + verdict(wall <= 1.15 * ideal))
-    header = ["case", "provider-bound ideal", "gateway", "ratio"]
+    header = ["case", "provider-bound ideal", "gateway", "ratio", "gateway CPU busy"]
     return table("3. Against a slow provider", header, rows), checks
 
 
@@ -172,12 +223,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0, help="each wrk run")
     parser.add_argument("--bulk-total", type=int, default=100_000)
     parser.add_argument("--only", choices=["1", "2", "3"], help="run one section")
+    parser.add_argument("--markdown", help="also write the tables to this file")
     args = parser.parse_args()
     wrk.require_wrk()
     out: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        sections = {
+        sections: dict[str, Callable[[], tuple[str, list[str]]]] = {
             "1": lambda: single_upsert(folder, args.seconds),
             "2": lambda: bulk_cpu(folder, repeats_1k=9, repeats_10k=3),
             "3": lambda: slow_provider(folder, args.seconds, args.bulk_total),
@@ -189,7 +241,10 @@ def main() -> None:
             block = text + "\n" + "\n".join(f"- {c}" for c in checks) + "\n"
             print(block, flush=True)
             out.append(block)
-    print(_machine())
+    out.append(_machine())
+    print(out[-1])
+    if args.markdown:
+        Path(args.markdown).write_text("\n".join(out) + "\n")
 
 
 def _machine() -> str:
@@ -197,7 +252,11 @@ def _machine() -> str:
     import platform
 
     cpu = next(
-        (l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines() if l.startswith("model name")),
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
         platform.processor(),
     )
     return f"machine: {os.cpu_count()} cores, {cpu}, Python {platform.python_version()}"

@@ -78,9 +78,7 @@ def post_json(url: str, body: bytes, timeout: float = 120.0) -> Any:
     parts = urlsplit(url)
     connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=timeout)
     try:
-        connection.request(
-            "POST", parts.path or "/", body, {"Content-Type": "application/json"}
-        )
+        connection.request("POST", parts.path or "/", body, {"Content-Type": "application/json"})
         response = connection.getresponse()
         data = response.read()
     finally:
