@@ -46,7 +46,7 @@ def test_another_document_of_the_same_text_or_other_rules_is_validated_anew(
     document = parse(BAD)
     assert results.errors(schema, document, RULES)  # the unknown field is reported
     results.errors(schema, parse(BAD), RULES)
-    results.errors(schema, document, (*RULES, object))
+    results.errors(schema, document, RULES[:-1])
     assert len(counted) == 3
 
 
