@@ -1,4 +1,5 @@
-"""The Starlette app: /graphql, /healthz, sandbox mounts; provider clients live for its lifespan."""
+"""The Starlette app: /graphql (and its playground), /healthz, sandbox mounts; provider clients
+live for its lifespan."""
 
 from __future__ import annotations
 
@@ -22,8 +23,10 @@ from strawberry.asgi import GraphQL
 
 from gateway.access_log import AccessLog
 from gateway.config import Config
+from gateway.cors import add_cors
 from gateway.http_guards import AuthGuard, BodyLimit, error_response
 from gateway.metrics import CONTENT_TYPE_LATEST, GatewayMetrics
+from gateway.playground import ASSETS_URL, PlaygroundOrGraphQL, assets_app
 from gateway.provider_calls import ObservedTransport
 from gateway.sandbox import Sandbox
 from gateway.schema import build_schema
@@ -177,7 +180,13 @@ def create_app(
     routes: list[Route | Mount] = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
-        Route("/graphql", GraphQLApp(state, schema, metrics), methods=["GET", "POST"]),
+        # strawberry's own GraphiQL page loads scripts from a CDN; ours is served from here.
+        Route(
+            "/graphql",
+            PlaygroundOrGraphQL(GraphQLApp(state, schema, metrics, graphql_ide=None), config),
+            methods=["GET", "POST"],
+        ),
+        Mount(ASSETS_URL, assets_app()),
     ]
     if settings.metrics:
         routes.append(Route("/metrics", metrics_page, methods=["GET"]))
@@ -194,6 +203,7 @@ def create_app(
     keys = [key.get_secret_value() for key in settings.api_keys]
     app.add_middleware(AuthGuard, keys=keys)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    add_cors(app, settings.cors)
     app.add_middleware(AccessLog, metrics=metrics)  # outermost: every request gets an id
     return app
 

@@ -21,6 +21,7 @@ from providers.errortable import ErrorTable
 from providers.model import ProviderName
 from providers.resilience.guard import CallGuard, within_deadline
 from providers.settings import ProviderSettings
+from providers.transport import ProviderTransport
 
 # body -> (the provider's code or message used as the table key, a human message)
 ErrorReader = Callable[[Any], tuple[str | None, str | None]]
@@ -47,14 +48,16 @@ def make_client(
     *,
     wrap: TransportWrapper | None = None,
 ) -> httpx.AsyncClient:
-    """One pooled client per provider account. `wrap` puts a layer (timing, tracing, request
-    ids) around the transport, so it sees every attempt, failed ones included."""
+    """The account's pooled client; `transport` (a test's fake, a simulator) replaces the wire.
+    `wrap` puts a layer (timing, tracing, request ids) around whichever transport is used, so it
+    sees every attempt, failed ones included."""
     limits = httpx.Limits(
         max_connections=settings.max_connections,
         max_keepalive_connections=settings.max_connections,
     )
+    transport = transport or ProviderTransport(limits=limits)
     if wrap is not None:
-        transport = wrap(transport or httpx.AsyncHTTPTransport(limits=limits))
+        transport = wrap(transport)
     return httpx.AsyncClient(
         base_url=settings.base_url,
         timeout=httpx.Timeout(
@@ -63,7 +66,6 @@ def make_client(
             write=settings.write_timeout,
             pool=settings.pool_timeout,
         ),
-        limits=limits,
         transport=transport,
         headers={"User-Agent": USER_AGENT},
     )

@@ -50,8 +50,16 @@ async def serve(
     sandbox: Sandbox | None = None,
     **options: Any,
 ) -> AsyncIterator[GatewayClient]:
-    """`options` go to create_app as they are (clock, sleep, tracer_provider)."""
-    app = create_app(config, transports=transports, sandbox=sandbox, **options)
+    # `options` go to create_app as they are (clock, sleep, tracer_provider).
+    # A provider given no fake gets httpx's own transport, which respx's default mocker patches
+    # (production clients run on aiohttp, below respx; tests/test_transport.py covers that one).
+    wire: dict[ProviderName, httpx.AsyncBaseTransport] = {
+        name: httpx.AsyncHTTPTransport() for name in config.providers
+    }
+    if sandbox is not None:
+        wire.update(sandbox.transports())
+    wire.update(transports or {})
+    app = create_app(config, transports=wire, sandbox=sandbox, **options)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as http:

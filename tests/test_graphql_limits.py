@@ -13,7 +13,7 @@ from strawberry.extensions import QueryDepthLimiter
 from gateway.sandbox import Sandbox
 from gateway.schema import build_schema
 from gateway.schema.limits import QueryLimits
-from tests.support import BULK, GatewayClient, serve
+from tests.support import BULK, GatewayClient, serve, trackly_config
 
 CYCLIC_INTROSPECTION = (
     "{ __schema { types { fields { type { fields { type { fields { type { name } } } } } } } } }"
@@ -131,7 +131,7 @@ async def test_field_suggestions_stay_on_while_introspection_is_on() -> None:
 
 
 async def test_a_10000_contact_bulk_fits_inside_the_default_limits() -> None:
-    # Routed to a provider the sandbox leaves unconfigured: the document passes parsing and
+    # Routed to a provider this config leaves unconfigured: the document passes parsing and
     # every limit, and the answer is typed, without 10,000 contacts reaching a simulator.
     # About 32 tokens a contact: 320,000 for the document, under max_tokens' 500,000.
     contacts = ", ".join(
@@ -140,15 +140,15 @@ async def test_a_10000_contact_bulk_fits_inside_the_default_limits() -> None:
         for i in range(10_000)
     )
     inline = (
-        f"mutation {{ bulkUpsertContacts(provider: CAMPAIGNLARK, contacts: [{contacts}]) "
+        f"mutation {{ bulkUpsertContacts(provider: HEYMARKET, contacts: [{contacts}]) "
         "{ __typename ... on Error { code } } }"
     )
-    async with sandbox_server() as client:
+    async with serve(trackly_config()) as client:
         data = await client.data(inline)
         by_variables = await client.data(
             BULK,
             {
-                "provider": "CAMPAIGNLARK",
+                "provider": "HEYMARKET",
                 "contacts": [{"phone": f"+1415556{i:04d}"} for i in range(10_000)],
             },
         )

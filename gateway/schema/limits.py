@@ -10,15 +10,16 @@ key, and so the cache hit, identical from one request to the next.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from typing import Any
 
 from graphql import (
     ASTValidationRule,
     DocumentNode,
     FieldNode,
     GraphQLError,
+    GraphQLSchema,
     MaxIntrospectionDepthRule,
     Node,
     NoSchemaIntrospectionCustomRule,
@@ -30,9 +31,10 @@ from strawberry.extensions import (
     MaxTokensLimiter,
     QueryDepthLimiter,
     SchemaExtension,
-    ValidationCache,
 )
 from strawberry.schema.config import BatchingConfig
+
+from gateway.schema.validation_cache import DocumentValidationCache, ValidationResults
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,38 +71,38 @@ class QueryLimits:
         ]
 
     def validation(self, cache_size: int) -> Callable[[], SchemaExtension]:
-        max_fields = self.max_fields
-        return lambda: BudgetedValidationCache(cache_size, max_fields)
+        """The validation step: one result cache per schema, with the field budget in front."""
+        results = BudgetedValidationResults(cache_size, self.max_fields)
+        return lambda: DocumentValidationCache(results)
 
     def batching(self) -> BatchingConfig | None:
         return {"max_operations": self.max_batch} if self.max_batch > 1 else None
 
 
-class BudgetedValidationCache(ValidationCache):
-    """ValidationCache that first refuses documents with too many fields.
+class BudgetedValidationResults(ValidationResults):
+    """Validation results that first refuse, on a cache miss, documents with too many fields.
 
     graphql-core's OverlappingFieldsCanBeMerged compares fields pairwise: a few hundred copies
     of `providers { provider }` in one document cost seconds of CPU however few tokens they
-    use. Counting fields is linear, so it runs first and the costly rules never see such a
-    document. The count is cached per document, like the validation itself.
+    use. Counting fields is linear, so it runs before validation and the costly rules never
+    see such a document; a cache hit (a document already validated) skips the count too.
     """
 
     def __init__(self, maxsize: int, max_fields: int) -> None:
-        super().__init__(maxsize=maxsize)
+        super().__init__(maxsize)
         self.max_fields = max_fields
 
-    def on_validate(self) -> Iterator[None]:
-        document = self.execution_context.graphql_document
-        fields = count_fields(document) if document is not None else 0
-        if fields > self.max_fields:
-            message = f"{fields} fields found. Allowed: {self.max_fields}"
-            self.execution_context.pre_execution_errors = [GraphQLError(message)]
-            yield
-            return
-        yield from super().on_validate()
+    def errors(
+        self, schema: GraphQLSchema, document: DocumentNode, rules: Sequence[Any]
+    ) -> list[GraphQLError]:
+        hit = self._entries.get((id(schema), id(document), tuple(rules)))
+        if hit is None or hit[0] is not document:
+            fields = count_fields(document)
+            if fields > self.max_fields:
+                return [GraphQLError(f"{fields} fields found. Allowed: {self.max_fields}")]
+        return super().errors(schema, document, rules)
 
 
-@lru_cache(maxsize=512)
 def count_fields(document: DocumentNode) -> int:
     """Field selections written in the document (fragments counted once, where written)."""
     count = 0

@@ -1,6 +1,6 @@
 """Per-request cost of one bulkUpsertContacts document, limits on: built once vs per request.
 
-Run: PYTHONPATH=. .venv/bin/python benchmarks/validation_cache.py (the machine is shared: run it
+Run: PYTHONPATH=. .venv/bin/python bench/validation_cache.py (the machine is shared: run it
 twice; the ratio matters, not the absolute figure).
 """
 import asyncio, time, logging
