@@ -3,9 +3,9 @@
 The rule classes are made once, when the schema is built. strawberry's QueryDepthLimiter and
 MaxAliasesLimiter make a new rule class each time they are constructed, and extensions are now
 constructed per request, so passing them the way strawberry's docs ask puts a new class into
-the validation-rule tuple of every request: ValidationCache keys on that tuple and never hits
-(strawberry issue 4635). One stable list handed to a per-request AddValidationRules keeps the
-key, and so the cache hit, identical from one request to the next.
+the validation-rule tuple of every request: a validation cache keyed on that tuple (strawberry's
+ValidationCache, gateway.schema.validation_cache too) never hits (strawberry issue 4635). One
+stable list handed to a per-request AddValidationRules keeps the key, and the hit, the same.
 """
 
 from __future__ import annotations
