@@ -19,6 +19,7 @@ from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
 from gateway.config import Config
+from gateway.fleet import build_fleet
 from gateway.http_guards import AuthGuard, BodyLimit, error_response
 from gateway.sandbox import Sandbox
 from gateway.schema import build_schema
@@ -76,9 +77,11 @@ def create_app(
     sandbox: Sandbox | None = None,
     clock: Clock = loop_time,
     sleep: Sleep = asyncio.sleep,
+    workers: int = 1,
 ) -> Starlette:
     """Build the app; pass `transports` to put a fake (or a simulator) under an adapter,
-    and `clock`/`sleep` to drive pacing and circuit breaking from a test's own clock."""
+    and `clock`/`sleep` to drive pacing and circuit breaking from a test's own clock.
+    `workers` is how many processes `gateway serve` started on this host."""
     transports = dict(transports or {})
     if sandbox is not None:
         transports = {**sandbox.transports(), **transports}
@@ -88,18 +91,20 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as stack:
+            fleet = build_fleet(settings, workers)
+            stack.push_async_callback(fleet.aclose)
+            app.state.fleet = fleet
             adapters: dict[ProviderName, ContactAdapter] = {}
             guards: dict[ProviderName, CallGuard] = {}
             for name, provider_settings in config.providers.items():
                 client = make_client(provider_settings, transports.get(name))
                 await stack.enter_async_context(client)
-                guards[name] = CallGuard.from_settings(
-                    name, provider_settings, clock=clock, sleep=sleep
-                )
+                guards[name] = fleet.guard(name, provider_settings, clock=clock, sleep=sleep)
                 runtime = Runtime(
                     deadline_seconds=settings.deadline_seconds,
                     bulk_concurrency=settings.bulk_concurrency,
                     guard=guards[name],
+                    cache=fleet.cache(name, provider_settings),
                 )
                 adapters[name] = REGISTRY[name].build(provider_settings, client, runtime)
             service = ContactService(
@@ -112,7 +117,9 @@ def create_app(
                 region=settings.default_region,
                 sandbox=config.sandbox,
                 guards=guards,
+                fleet=fleet,
             )
+            await fleet.start()
             yield
 
     async def healthz(request: Request) -> Response:

@@ -39,6 +39,14 @@ class GatewaySettings(BaseModel):
     deadline_seconds: float = Field(default=30.0, gt=0, le=3_600)
     max_body_bytes: int = Field(default=32 * 1024 * 1024, ge=1_024)
     bulk_concurrency: int = Field(default=4, ge=1, le=64)
+    # Running as a fleet: several workers and hosts sharing budgets (docs/deployment.md).
+    redis_url: SecretStr | None = None
+    redis_namespace: str = Field(default="gateway", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    redis_timeout_seconds: float = Field(default=0.5, gt=0, le=30)
+    redis_retry_seconds: float = Field(default=2.0, gt=0, le=300)
+    # Processes sharing each provider account (all hosts); None: this host's --workers.
+    fleet_processes: int | None = Field(default=None, ge=1, le=10_000)
+    allow_per_worker_budgets: bool = False
 
     @field_validator("default_region")
     @classmethod
@@ -47,6 +55,15 @@ class GatewaySettings(BaseModel):
         if region not in phonenumbers.SUPPORTED_REGIONS:
             raise ValueError(f"{value!r} is not a region code phonenumbers knows (e.g. US, GB)")
         return region
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(
+            ("redis://", "rediss://", "unix://")
+        ):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
 
     @field_validator("api_keys")
     @classmethod
