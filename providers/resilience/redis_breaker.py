@@ -83,7 +83,9 @@ class RedisCircuitBreaker:
         self.link.succeeded()
         self._shared_failures = int(failures or 0)
         if int(remaining_ms) > 0:
-            self.local.trip(int(remaining_ms) / 1000, int(failures or 0))
+            self.local.trip(int(remaining_ms) / 1000, self._shared_failures)
+        else:
+            self.local.forget_failures(self._shared_failures)
 
     async def flush(self) -> None:
         """Wait for the writes in flight (for tests and shutdown)."""
