@@ -48,7 +48,8 @@ class Process:
         raise AssertionError(f"not ready within {STARTUP_SECONDS}s:\n{self.output()}")
 
     def output(self) -> str:
-        self._log_file.flush()
+        if not self._log_file.closed:
+            self._log_file.flush()
         return self.log.read_text(errors="replace")[-4000:]
 
     def stop(self) -> None:
