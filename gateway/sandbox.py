@@ -14,7 +14,10 @@ from pydantic import SecretStr
 from starlette.types import ASGIApp
 
 from gateway.config import Config, GatewaySettings
+from providers.campaignlark import CampaignLarkSettings
 from providers.model import ProviderName
+from providers.sandbox.campaignlark import SANDBOX_API_KEY as CAMPAIGNLARK_KEY
+from providers.sandbox.campaignlark import CampaignLarkSimulator
 from providers.sandbox.trackly import SANDBOX_API_KEY as TRACKLY_KEY
 from providers.sandbox.trackly import TracklySimulator
 from providers.sandbox.transport import SimulatorTransport
@@ -22,15 +25,20 @@ from providers.settings import ProviderSettings
 from providers.trackly import TracklySettings
 
 SANDBOX_LIST_NUMBER = "+18005551234"
+SANDBOX_PHONE_MERGE_TAG = "phone_number"
 
 
 @dataclass
 class Sandbox:
     trackly: TracklySimulator = field(default_factory=TracklySimulator)
+    campaignlark: CampaignLarkSimulator = field(default_factory=CampaignLarkSimulator)
 
     @property
     def apps(self) -> Mapping[ProviderName, ASGIApp]:
-        return {ProviderName.TRACKLY: self.trackly.app}
+        return {
+            ProviderName.TRACKLY: self.trackly.app,
+            ProviderName.CAMPAIGNLARK: self.campaignlark.app,
+        }
 
     def transports(self) -> dict[ProviderName, httpx.AsyncBaseTransport]:
         return {name: SimulatorTransport(app=app) for name, app in self.apps.items()}
@@ -41,6 +49,11 @@ class Sandbox:
                 base_url="http://trackly.sandbox",
                 api_key=SecretStr(TRACKLY_KEY),
                 default_list_number=SANDBOX_LIST_NUMBER,
+            ),
+            ProviderName.CAMPAIGNLARK: CampaignLarkSettings(
+                base_url="http://campaignlark.sandbox",
+                api_key=SecretStr(CAMPAIGNLARK_KEY),
+                phone_merge_tag=SANDBOX_PHONE_MERGE_TAG,
             ),
         }
         return Config(gateway or GatewaySettings(), providers, sandbox=True)

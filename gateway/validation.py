@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from email_validator import EmailNotValidError, validate_email
+
 from gateway.phones import InvalidPhone, normalize_phone
 from providers.errors import ErrorCode, ProviderError
 from providers.model import FieldValue
@@ -116,14 +118,18 @@ def tags(raw: Iterable[str] | None) -> tuple[str, ...] | None:
 
 
 def email(raw: str | None) -> str | None:
+    """Syntax only (email-validator, no DNS lookup); the normalised form is what is sent."""
     if raw is None:
         return None
     clean = raw.strip()
     if not clean:
         return None
-    if len(clean) > 320:
-        raise ProviderError.of(ErrorCode.INVALID_EMAIL, "email is too long", field="email")
-    return clean
+    try:
+        return validate_email(clean, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise ProviderError.of(
+            ErrorCode.INVALID_EMAIL, f"email {_quote(clean)} is not valid: {exc}", field="email"
+        ) from None
 
 
 def _bad_fields(message: str, field: str) -> ProviderError:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from providers import trackly
+from providers import campaignlark, trackly
 from providers.base import ProviderSpec
 from providers.model import ProviderName
 
-REGISTRY: dict[ProviderName, ProviderSpec] = {spec.name: spec for spec in (trackly.SPEC,)}
+REGISTRY: dict[ProviderName, ProviderSpec] = {
+    spec.name: spec for spec in (trackly.SPEC, campaignlark.SPEC)
+}
