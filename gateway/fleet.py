@@ -23,7 +23,9 @@ def build_fleet(settings: GatewaySettings, workers: int = 1) -> Fleet:
         retry_seconds=settings.redis_retry_seconds,
         timeout=settings.redis_timeout_seconds,
     )
-    return Fleet.shared(link, processes=processes)
+    return Fleet.shared(
+        link, processes=processes, pacing_margin=settings.fleet_pacing_margin_seconds
+    )
 
 
 def per_worker_refusal(settings: GatewaySettings, workers: int) -> str | None:

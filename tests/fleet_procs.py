@@ -69,9 +69,10 @@ def all_ready(*processes: Process) -> None:
         process.ready()
 
 
-def start_simulator(tmp: Path, limit: int = 100) -> Process:
+def start_simulator(tmp: Path, limit: int = 100, provider: str = "trackly") -> Process:
     port = free_port()
-    args = [sys.executable, "-m", "tests.fleet_sim", "--port", str(port), "--limit", str(limit)]
+    args = [sys.executable, "-m", "tests.fleet_sim", "--provider", provider]
+    args += ["--port", str(port), "--limit", str(limit)]
     return Process(args, tmp / f"sim-{port}.log", port, "/_audit")
 
 

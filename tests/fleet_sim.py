@@ -1,6 +1,6 @@
 """A provider simulator in a process of its own, counting strictly, for the multi-process tests.
 
-    python -m tests.fleet_sim --port P --limit 100
+    python -m tests.fleet_sim --provider campaignlark --port P --limit 100
 
 Every request (but the /_ admin routes) is timed on arrival; more than `limit` in any trailing
 window of `period` seconds is answered 429 and counted. GET /_audit gives the arrival times
@@ -17,6 +17,7 @@ from collections import deque
 import uvicorn
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from providers.sandbox.campaignlark import CampaignLarkSimulator
 from providers.sandbox.trackly import TracklySimulator
 
 
@@ -60,11 +61,17 @@ async def _json(send: Send, status: int, body: object) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
+    parser.add_argument("--provider", choices=["trackly", "campaignlark"], default="trackly")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--limit", type=int, default=100)
     parser.add_argument("--period", type=float, default=1.0)
     args = parser.parse_args()
-    app = StrictWindow(TracklySimulator().app, args.limit, args.period)
+    simulator = (
+        CampaignLarkSimulator(rate_limit=args.limit, rate_period=args.period)
+        if args.provider == "campaignlark"
+        else TracklySimulator()
+    )
+    app = StrictWindow(simulator.app, args.limit, args.period)
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
 
 

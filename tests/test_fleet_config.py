@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +13,11 @@ from pydantic import SecretStr
 from gateway.cli import main
 from gateway.config import ConfigError, GatewaySettings, parse_config
 from gateway.fleet import build_fleet, prometheus_text
+from gateway.sandbox import Sandbox
 from providers.resilience.fleet import metric_families
 from tests.fleet_procs import start_gateway
 from tests.redis_server import RedisServer
-from tests.support import serve, trackly_config
+from tests.support import UPSERT, serve, trackly_config
 
 PROVIDERS = "{ providers { provider health { circuit shared rateLimit } } }"
 
@@ -100,3 +102,20 @@ async def test_without_redis_nothing_is_shared() -> None:
 def test_metrics_render_as_prometheus_text() -> None:
     text = prometheus_text(metric_families(build_fleet(GatewaySettings())))
     assert "# TYPE gateway_redis_configured gauge\ngateway_redis_configured 0\n" in text
+
+
+async def test_the_campaignlark_catalogue_is_fetched_once_for_the_fleet(
+    redis_server: RedisServer,
+) -> None:
+    sandbox = Sandbox()
+    settings = GatewaySettings(
+        redis_url=SecretStr(redis_server.url), redis_namespace=f"t{uuid.uuid4().hex[:8]}"
+    )
+    config = sandbox.config(settings)
+    contact = {"email": "arya@example.com", "customFields": {"lead_source": "fleet"}}
+    async with serve(config, sandbox=sandbox) as one, serve(config, sandbox=sandbox) as two:
+        for gateway in (one, two, one):
+            data = await gateway.data(UPSERT, {"provider": "CAMPAIGNLARK", "contact": contact})
+            assert data["upsertContact"]["__typename"] == "UpsertContactSuccess", data
+    catalogue_reads = [r for r in sandbox.campaignlark.requests if r == ("GET", "/v1/fields")]
+    assert len(catalogue_reads) == 1

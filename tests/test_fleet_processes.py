@@ -14,16 +14,19 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 
+from providers.sandbox.campaignlark import SANDBOX_API_KEY as LARK_KEY
 from providers.sandbox.trackly import SANDBOX_API_KEY
 from tests.fleet_procs import Process, all_ready, start_gateway, start_simulator
 from tests.redis_server import RedisServer
-from tests.support import UPSERT
+from tests.support import BULK, UPSERT
 
 LIMIT = 100
 PROVIDERS = "{ providers { provider health { circuit shared } } }"
 
 
-def write_config(tmp: Path, sim: Process, redis_url: str, **gateway: Any) -> Path:
+def write_config(
+    tmp: Path, sim: Process, redis_url: str, provider: str = "trackly", **gateway: Any
+) -> Path:
     settings = {
         "redis_url": redis_url,
         "redis_namespace": f"t{uuid.uuid4().hex[:8]}",
@@ -31,15 +34,23 @@ def write_config(tmp: Path, sim: Process, redis_url: str, **gateway: Any) -> Pat
         **gateway,
     }
     lines = ["[gateway]"] + [f"{k} = {_toml(v)}" for k, v in settings.items()]
-    lines += [
-        "[providers.trackly]",
-        f'base_url = "{sim.url}"',
-        f'api_key = "{SANDBOX_API_KEY}"',
-        'default_list_number = "+18005551234"',
-        f'rate_limit = "{LIMIT}/second"',
-        "breaker_threshold = 2",
-        "breaker_reset_seconds = 60",
-    ]
+    if provider == "campaignlark":
+        lines += [
+            "[providers.campaignlark]",
+            f'base_url = "{sim.url}"',
+            f'api_key = "{LARK_KEY}"',
+            f'rate_limit = "{LIMIT}/second"',
+        ]
+    else:
+        lines += [
+            "[providers.trackly]",
+            f'base_url = "{sim.url}"',
+            f'api_key = "{SANDBOX_API_KEY}"',
+            'default_list_number = "+18005551234"',
+            f'rate_limit = "{LIMIT}/second"',
+            "breaker_threshold = 2",
+            "breaker_reset_seconds = 60",
+        ]
     path = tmp / f"gateway-{uuid.uuid4().hex[:6]}.toml"
     path.write_text("\n".join(lines) + "\n")
     return path
@@ -79,6 +90,21 @@ async def upserts(url: str, first: int, count: int, concurrency: int = 30) -> li
         return list(await asyncio.gather(*(one(n) for n in range(first, first + count))))
 
 
+BULK_SIZE = 150
+
+
+async def lark_bulk(url: str, name: str, count: int) -> dict[str, Any]:
+    contacts = [
+        {"email": f"{name}{n}@example.com", "customFields": {"lead_source": "fleet"}}
+        for n in range(count)
+    ]
+    variables = {"provider": "CAMPAIGNLARK", "contacts": contacts}
+    async with httpx.AsyncClient(base_url=url, timeout=60) as http:
+        response = await http.post("/graphql", json={"query": BULK, "variables": variables})
+    assert response.status_code == 200, response.text
+    return response.json()["data"]["bulkUpsertContacts"]  # type: ignore[no-any-return]
+
+
 def health(url: str) -> dict[str, Any]:
     body = httpx.post(url + "/graphql", json={"query": PROVIDERS}, timeout=5).json()
     (trackly,) = [p for p in body["data"]["providers"] if p["provider"] == "TRACKLY"]
@@ -110,19 +136,22 @@ def eventually(check: Any, seconds: float = 10.0) -> None:
 async def test_the_fleet_shares_one_budget_and_stays_under_the_limit(
     tmp_path: Path, redis_server: RedisServer, processes: list[Process]
 ) -> None:
-    sim = start_simulator(tmp_path, LIMIT)
+    sim = start_simulator(tmp_path, LIMIT, provider="campaignlark")
     processes.append(sim)
-    config = write_config(tmp_path, sim, redis_server.url)
+    config = write_config(tmp_path, sim, redis_server.url, provider="campaignlark")
     two_workers, single = start_gateway(config, workers=2), start_gateway(config)
     processes += [two_workers, single]
     all_ready(sim, two_workers, single)
 
-    results = await asyncio.gather(upserts(two_workers.url, 0, 130), upserts(single.url, 1000, 130))
-    answers = [answer["__typename"] for batch in results for answer in batch]
-    assert answers == ["UpsertContactSuccess"] * 260
+    results = await asyncio.gather(
+        lark_bulk(two_workers.url, "two", BULK_SIZE), lark_bulk(single.url, "one", BULK_SIZE)
+    )
+    for result in results:
+        assert result["__typename"] == "BulkUpsertContactsSuccess", result
+        assert (result["successCount"], result["errorCount"]) == (BULK_SIZE, 0), result
     seen = audit(sim)
     assert seen["rejected"] == 0  # not one 429
-    assert len(seen["arrivals"]) == 260
+    assert len(seen["arrivals"]) >= 2 * BULK_SIZE  # one upsert per contact, and the catalogue
     assert busiest_window(seen["arrivals"]) <= LIMIT  # in every one-second window
 
 

@@ -32,12 +32,22 @@ class Fleet:
     link: RedisLink | None = None
     processes: int = 1  # processes sharing each account: the fallback's fair share divides by it
     sync_seconds: float = 0.25  # how often other processes' circuit evidence is read
+    pacing_margin: float = 0.05  # seconds added to each shared window, for jitter in transit
     _breakers: list[RedisCircuitBreaker] = field(default_factory=list)
     _task: asyncio.Task[None] | None = None
 
     @classmethod
-    def shared(cls, link: RedisLink, *, processes: int = 1, sync_seconds: float = 0.25) -> Fleet:
-        return cls(link, processes=processes, sync_seconds=sync_seconds)
+    def shared(
+        cls,
+        link: RedisLink,
+        *,
+        processes: int = 1,
+        sync_seconds: float = 0.25,
+        pacing_margin: float = 0.05,
+    ) -> Fleet:
+        return cls(
+            link, processes=processes, sync_seconds=sync_seconds, pacing_margin=pacing_margin
+        )
 
     @property
     def is_shared(self) -> bool:
@@ -72,6 +82,7 @@ class Fleet:
                 account,
                 Rate.parse(settings.rate_limit),
                 processes=self.processes,
+                margin=self.pacing_margin,
                 clock=clock,
                 sleep=sleep,
             )

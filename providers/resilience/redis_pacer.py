@@ -71,6 +71,7 @@ class RedisPacer:
         rate: Rate,
         *,
         processes: int = 1,
+        margin: float = 0.0,
         clock: Clock = loop_time,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
@@ -78,7 +79,9 @@ class RedisPacer:
         self.provider = provider
         self.rate = rate
         self.key = link.key(provider, account, "pacing")
-        self._window_ms = math.ceil(rate.period * WINDOW_MARGIN * 1000)
+        # Several processes (and hosts) between the budget and the provider add more jitter in
+        # transit than one process does: `margin` seconds more on top of the proportional one.
+        self._window_ms = math.ceil((rate.period * WINDOW_MARGIN + margin) * 1000)
         self._sleep = sleep
         self._script = link.client.register_script(RESERVE)
         self.local = SlidingWindowPacer(fair_share(rate, processes), clock=clock, sleep=sleep)
