@@ -48,7 +48,7 @@ class GatewaySettings(BaseModel):
     fleet_processes: int | None = Field(default=None, ge=1, le=10_000)
     allow_per_worker_budgets: bool = False
     # Added to every shared pacing window: covers jitter between the gateways and a provider.
-    fleet_pacing_margin_seconds: float = Field(default=0.05, ge=0, le=10)
+    fleet_pacing_margin_seconds: float = Field(default=0.1, ge=0, le=10)
 
     @field_validator("default_region")
     @classmethod

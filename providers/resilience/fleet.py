@@ -32,7 +32,7 @@ class Fleet:
     link: RedisLink | None = None
     processes: int = 1  # processes sharing each account: the fallback's fair share divides by it
     sync_seconds: float = 0.25  # how often other processes' circuit evidence is read
-    pacing_margin: float = 0.05  # seconds added to each shared window, for jitter in transit
+    pacing_margin: float = 0.1  # seconds added to each shared window, for jitter in transit
     _breakers: list[RedisCircuitBreaker] = field(default_factory=list)
     _task: asyncio.Task[None] | None = None
 
@@ -43,7 +43,7 @@ class Fleet:
         *,
         processes: int = 1,
         sync_seconds: float = 0.25,
-        pacing_margin: float = 0.05,
+        pacing_margin: float = 0.1,
     ) -> Fleet:
         return cls(
             link, processes=processes, sync_seconds=sync_seconds, pacing_margin=pacing_margin
