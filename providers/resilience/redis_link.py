@@ -84,18 +84,24 @@ class RedisLink:
         namespace: str = "gateway",
         retry_seconds: float = 2.0,
         timeout: float = 0.5,
+        max_connections: int = 50,
         clock: Clock = time.monotonic,
     ) -> RedisLink:
         # No retries inside redis-py: a Redis that does not answer at once is treated as down
         # and the request goes on with the local budget instead of waiting for it.
-        client = aioredis.Redis.from_url(
+        # A blocking pool: a burst of concurrent requests queues for a connection (up to
+        # `timeout`) instead of failing the pool and being mistaken for Redis being down.
+        pool = aioredis.BlockingConnectionPool.from_url(
             url,
+            max_connections=max_connections,
+            timeout=max(2.0, timeout),  # waiting for a pooled connection is not Redis failing
             socket_timeout=timeout,
             socket_connect_timeout=timeout,
             retry=Retry(NoBackoff(), 0),
             decode_responses=True,
             health_check_interval=0,
         )
+        client = aioredis.Redis(connection_pool=pool)
         return cls(client, namespace=namespace, retry_seconds=retry_seconds, clock=clock)
 
     def key(self, provider: ProviderName, account: str, purpose: str) -> str:
