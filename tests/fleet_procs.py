@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -15,11 +16,18 @@ STARTUP_SECONDS = 30
 
 
 class Process:
-    def __init__(self, args: list[str], log: Path, port: int, ready_path: str) -> None:
+    def __init__(
+        self, args: list[str], log: Path, port: int, ready_path: str, nice: int = 0
+    ) -> None:
         self.port = port
         self.log = log
         self._log_file = log.open("wb")
-        self.process = subprocess.Popen(args, stdout=self._log_file, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            args,
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+            preexec_fn=(lambda: os.nice(nice)) if nice else None,
+        )
         self.ready_path = ready_path
         self.startup_seconds = 0.0
 
@@ -82,4 +90,6 @@ def start_gateway(config: Path, *, workers: int = 1) -> Process:
         sys.executable, "-m", "gateway.cli", "serve",
         "--config", str(config), "--port", str(port), "--workers", str(workers),
     ]  # fmt: skip
-    return Process(args, config.parent / f"gateway-{port}.log", port, "/healthz")
+    # The simulator stands for a provider on other machines: on this one it must not starve
+    # behind the gateways, or its own arrival clock would bunch requests that were paced apart.
+    return Process(args, config.parent / f"gateway-{port}.log", port, "/healthz", nice=5)
