@@ -2,8 +2,15 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+NPM    ?= npm
 
-.PHONY: run test lint typecheck check schema clean
+# The playground's front-end: npm ci from the committed lock file, then an esbuild bundle into
+# gateway/playground/assets/. Each step reruns only when its inputs changed.
+PG_DEPS  := playground/node_modules/.package-lock.json
+PG_BUILT := gateway/playground/assets/playground.js
+PG_SRC   := playground/build.mjs $(wildcard playground/src/*)
+
+.PHONY: run test lint typecheck check schema clean playground
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -14,10 +21,19 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-run: $(STAMP)
+$(PG_DEPS): playground/package.json playground/package-lock.json
+	cd playground && $(NPM) ci --no-audit --no-fund
+	touch $@
+
+$(PG_BUILT): $(PG_DEPS) $(PG_SRC)
+	cd playground && node build.mjs
+
+playground: $(PG_BUILT)
+
+run: $(STAMP) $(PG_BUILT)
 	$(BIN)/gateway serve
 
-test: $(STAMP)
+test: $(STAMP) $(PG_BUILT)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
@@ -33,4 +49,4 @@ schema: $(STAMP)
 	$(BIN)/gateway export-schema > schema.graphql
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache playground/node_modules gateway/playground/assets

@@ -1,4 +1,5 @@
-"""The Starlette app: /graphql, /healthz, sandbox mounts; provider clients live for its lifespan."""
+"""The Starlette app: /graphql (and its playground), /healthz, sandbox mounts; provider clients
+live for its lifespan."""
 
 from __future__ import annotations
 
@@ -19,8 +20,10 @@ from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
 from gateway.config import Config
+from gateway.cors import add_cors
 from gateway.fleet import build_fleet
 from gateway.http_guards import AuthGuard, BodyLimit, error_response
+from gateway.playground import ASSETS_URL, PlaygroundOrGraphQL, assets_app
 from gateway.sandbox import Sandbox
 from gateway.schema import build_schema
 from gateway.schema.context import GatewayContext
@@ -127,7 +130,13 @@ def create_app(
 
     routes: list[Route | Mount] = [
         Route("/healthz", healthz, methods=["GET"]),
-        Route("/graphql", GraphQLApp(state), methods=["GET", "POST"]),
+        # strawberry's own GraphiQL page loads scripts from a CDN; ours is served from here.
+        Route(
+            "/graphql",
+            PlaygroundOrGraphQL(GraphQLApp(state, graphql_ide=None), config),
+            methods=["GET", "POST"],
+        ),
+        Mount(ASSETS_URL, assets_app()),
     ]
     if sandbox is not None:
         routes += [
@@ -142,6 +151,7 @@ def create_app(
     keys = [key.get_secret_value() for key in settings.api_keys]
     app.add_middleware(AuthGuard, keys=keys)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    add_cors(app, settings.cors)
     return app
 
 

@@ -15,7 +15,15 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import phonenumbers
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from providers.model import ProviderName
 from providers.registry import REGISTRY
@@ -23,11 +31,42 @@ from providers.settings import ProviderSettings
 
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _SECTIONS = ("gateway", "providers")
+_ORIGIN = re.compile(r"^https?://[^/\s?#]+$")
 M = TypeVar("M", bound=BaseModel)
 
 
 class ConfigError(Exception):
     """A configuration that must not start: the message says which key and why."""
+
+
+class CorsSettings(BaseModel):
+    """[gateway.cors]: which other origins' front-end apps may call /graphql from a browser."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    allow_origins: tuple[str, ...] = ()  # exact origins, e.g. "https://app.example.com"; "*"
+    allow_credentials: bool = False
+    allow_headers: tuple[str, ...] = ("authorization", "content-type")
+    expose_headers: tuple[str, ...] = ()
+    max_age_seconds: int = Field(default=600, ge=0, le=86_400)
+
+    @field_validator("allow_origins")
+    @classmethod
+    def _origins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for origin in value:
+            # Browsers send scheme://host[:port] exactly; a path or trailing slash never matches.
+            if origin != "*" and not _ORIGIN.match(origin):
+                raise ValueError(
+                    f"{origin!r} is not an origin: write scheme://host[:port], no path or "
+                    "trailing slash (e.g. https://app.example.com)"
+                )
+        return tuple(origin.lower() for origin in value)
+
+    @model_validator(mode="after")
+    def _no_credentials_for_everyone(self) -> CorsSettings:
+        if self.allow_credentials and "*" in self.allow_origins:
+            raise ValueError("allow_credentials = true needs explicit origins, not '*'")
+        return self
 
 
 class GatewaySettings(BaseModel):
@@ -49,6 +88,7 @@ class GatewaySettings(BaseModel):
     allow_per_worker_budgets: bool = False
     # Added to every shared pacing window: covers jitter between the gateways and a provider.
     fleet_pacing_margin_seconds: float = Field(default=0.1, ge=0, le=10)
+    cors: CorsSettings = Field(default_factory=CorsSettings)
 
     @field_validator("default_region")
     @classmethod

@@ -71,7 +71,7 @@ class BodyLimit:
 
 
 class AuthGuard:
-    """`Authorization: Bearer <key>` on /graphql when keys are set (GraphiQL's page aside)."""
+    """`Authorization: Bearer <key>` on /graphql when keys are set (the playground page aside)."""
 
     def __init__(self, app: ASGIApp, keys: list[str]) -> None:
         self.app = app
@@ -105,9 +105,11 @@ class AuthGuard:
     def _guarded(scope: Scope) -> bool:
         if not scope["path"].startswith("/graphql"):
             return False
-        if scope["method"] != "GET":
-            return True
-        # The GraphiQL page itself holds no data; a GET carrying a query does.
-        headers = Headers(scope=scope)
-        wants_page = "text/html" in headers.get("accept", "")
-        return not wants_page or b"query=" in scope.get("query_string", b"")
+        # The playground page itself holds no data; a GET carrying a query does.
+        return scope["method"] != "GET" or not wants_page(scope)
+
+
+def wants_page(scope: Scope) -> bool:
+    """A browser asking for the playground page: HTML accepted and no query in the URL."""
+    accepts_html = "text/html" in Headers(scope=scope).get("accept", "")
+    return accepts_html and b"query=" not in scope.get("query_string", b"")

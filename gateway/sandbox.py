@@ -15,9 +15,11 @@ from starlette.types import ASGIApp
 
 from gateway.config import Config, GatewaySettings
 from providers.campaignlark import CampaignLarkSettings
+from providers.heymarket import HeymarketSettings
 from providers.model import ProviderName
 from providers.sandbox.campaignlark import SANDBOX_API_KEY as CAMPAIGNLARK_KEY
 from providers.sandbox.campaignlark import CampaignLarkSimulator
+from providers.sandbox.heymarket import SANDBOX_SECRET_ID, SANDBOX_SECRET_KEY, HeymarketSimulator
 from providers.sandbox.trackly import SANDBOX_API_KEY as TRACKLY_KEY
 from providers.sandbox.trackly import TracklySimulator
 from providers.sandbox.transport import SimulatorTransport
@@ -31,12 +33,14 @@ SANDBOX_PHONE_MERGE_TAG = "phone_number"
 @dataclass
 class Sandbox:
     trackly: TracklySimulator = field(default_factory=TracklySimulator)
+    heymarket: HeymarketSimulator = field(default_factory=HeymarketSimulator)
     campaignlark: CampaignLarkSimulator = field(default_factory=CampaignLarkSimulator)
 
     @property
     def apps(self) -> Mapping[ProviderName, ASGIApp]:
         return {
             ProviderName.TRACKLY: self.trackly.app,
+            ProviderName.HEYMARKET: self.heymarket.app,
             ProviderName.CAMPAIGNLARK: self.campaignlark.app,
         }
 
@@ -49,6 +53,11 @@ class Sandbox:
                 base_url="http://trackly.sandbox",
                 api_key=SecretStr(TRACKLY_KEY),
                 default_list_number=SANDBOX_LIST_NUMBER,
+            ),
+            ProviderName.HEYMARKET: HeymarketSettings(
+                base_url="http://heymarket.sandbox",
+                secret_id=SecretStr(SANDBOX_SECRET_ID),
+                secret_key=SecretStr(SANDBOX_SECRET_KEY),
             ),
             ProviderName.CAMPAIGNLARK: CampaignLarkSettings(
                 base_url="http://campaignlark.sandbox",

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from providers import campaignlark, trackly
+from providers import campaignlark, heymarket, trackly
 from providers.base import ProviderSpec
 from providers.model import ProviderName
 
 REGISTRY: dict[ProviderName, ProviderSpec] = {
-    spec.name: spec for spec in (trackly.SPEC, campaignlark.SPEC)
+    spec.name: spec for spec in (trackly.SPEC, heymarket.SPEC, campaignlark.SPEC)
 }

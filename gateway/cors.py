@@ -1,0 +1,56 @@
+"""CORS for front-end apps on other origins: starlette's middleware, refusing more plainly.
+
+Starlette answers a refused preflight in plain text with its CORS headers still set, and adds
+Access-Control-Allow-Credentials to responses for any origin. Here a refused origin gets no
+CORS header at all, and a refused preflight gets a JSON error body like every other 4xx.
+"""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import Response
+from starlette.types import Message, Send
+
+from gateway.config import CorsSettings
+from gateway.http_guards import error_response
+
+METHODS = ("GET", "POST")
+
+
+class GatewayCORS(CORSMiddleware):
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code == 200:
+            return response
+        refused = bytes(response.body).decode().removeprefix("Disallowed CORS ")
+        return error_response(
+            403,
+            "cors_refused",
+            f"Cross-origin request refused ({refused} not allowed).",
+            headers={"Vary": "Origin"},
+        )
+
+    async def send(self, message: Message, send: Send, request_headers: Headers) -> None:
+        origin = request_headers.get("origin")
+        if origin is None or self.is_allowed_origin(origin):
+            await super().send(message, send, request_headers)
+            return
+        if message["type"] == "http.response.start":
+            MutableHeaders(scope=message).add_vary_header("Origin")
+        await send(message)
+
+
+def add_cors(app: Starlette, settings: CorsSettings) -> None:
+    """Add last, so it is outermost: preflights never reach the API-key guard, and its 401s
+    (and the body limit's 413s) still carry the CORS headers a browser needs to read them."""
+    app.add_middleware(
+        GatewayCORS,
+        allow_origins=settings.allow_origins,
+        allow_methods=METHODS,
+        allow_headers=settings.allow_headers,
+        allow_credentials=settings.allow_credentials,
+        expose_headers=settings.expose_headers,
+        max_age=settings.max_age_seconds,
+    )

@@ -1,0 +1,225 @@
+// The gateway's playground: GraphiQL with the explorer, ready examples, sandbox hints and an
+// API-key field. Settings come from the page's JSON block; every request goes to this origin.
+import { setNonce } from 'get-nonce';
+import { StrictMode, useEffect, useMemo, useState } from 'react';
+import { createRoot } from 'react-dom/client';
+import { GraphiQL } from 'graphiql';
+import { explorerPlugin } from '@graphiql/plugin-explorer';
+import { useEditorContext } from '@graphiql/react';
+import 'graphiql/style.css';
+import '@graphiql/plugin-explorer/style.css';
+import './playground.css';
+
+const settings = JSON.parse(document.getElementById('playground-settings').textContent);
+// Radix UI's injected <style> must carry the nonce the page's CSP names.
+setNonce(settings.styleNonce);
+
+const KEY_STORAGE = 'contact-gateway.playground.api-key';
+
+function readKey() {
+  try {
+    return window.sessionStorage.getItem(KEY_STORAGE) ?? '';
+  } catch {
+    return '';
+  }
+}
+
+function storeKey(key) {
+  try {
+    if (key) window.sessionStorage.setItem(KEY_STORAGE, key);
+    else window.sessionStorage.removeItem(KEY_STORAGE);
+  } catch {
+    // Storage refused (private mode): the key lives in memory for this page only.
+  }
+}
+
+function makeFetcher(apiKey) {
+  return async (params, options) => {
+    const headers = { 'Content-Type': 'application/json', Accept: 'application/json' };
+    for (const [name, value] of Object.entries(options?.headers ?? {})) headers[name] = value;
+    const named = Object.keys(headers).some((name) => name.toLowerCase() === 'authorization');
+    if (apiKey && !named) headers.Authorization = `Bearer ${apiKey}`;
+    const response = await fetch(settings.endpoint, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify(params),
+      credentials: 'same-origin',
+    });
+    const text = await response.text();
+    try {
+      return JSON.parse(text);
+    } catch {
+      return { errors: [{ message: `HTTP ${response.status}: ${text.slice(0, 500)}` }] };
+    }
+  };
+}
+
+function pretty(variables) {
+  return JSON.stringify(variables, null, 2);
+}
+
+function ExamplesPanel() {
+  const { addTab, queryEditor, variableEditor } = useEditorContext({ nonNull: true });
+  const open = (example) => {
+    addTab();
+    // The new tab fills its editors when React renders it; write the example after that.
+    window.setTimeout(() => {
+      queryEditor?.setValue(example.query);
+      variableEditor?.setValue(pretty(example.variables));
+    }, 0);
+  };
+  const providers = [...new Set(settings.examples.map((example) => example.label))];
+  return (
+    <div className="pg-panel" data-testid="examples-panel">
+      <div className="graphiql-doc-explorer-title">Examples</div>
+      {providers.length === 0 && <p>No configured provider has examples yet.</p>}
+      {providers.map((label) => (
+        <section key={label}>
+          <h3>{label}</h3>
+          <ul>
+            {settings.examples
+              .filter((example) => example.label === label)
+              .map((example) => (
+                <li key={example.name}>
+                  <button type="button" className="pg-link" onClick={() => open(example)}>
+                    {example.name}
+                  </button>
+                  <span className="pg-note">{example.note}</span>
+                </li>
+              ))}
+          </ul>
+        </section>
+      ))}
+      {settings.hints.length > 0 && (
+        <section data-testid="sandbox-hints">
+          <h3>What the sandbox knows</h3>
+          {settings.hints.map((provider) => (
+            <dl key={provider.provider}>
+              <dt className="pg-provider">{provider.label}</dt>
+              {provider.items.map((item) => (
+                <dd key={item.label}>
+                  <strong>{item.label}</strong>
+                  <ul>
+                    {item.values.map((value) => (
+                      <li key={value}>{value}</li>
+                    ))}
+                  </ul>
+                </dd>
+              ))}
+            </dl>
+          ))}
+        </section>
+      )}
+    </div>
+  );
+}
+
+function ExamplesIcon() {
+  return (
+    <svg viewBox="0 0 24 24" width="1em" height="1em" fill="none" stroke="currentColor" strokeWidth="1.5">
+      <path d="M4 5h16M4 12h16M4 19h10" />
+    </svg>
+  );
+}
+
+const PLUGINS = [{ title: 'Examples', icon: ExamplesIcon, content: ExamplesPanel }, explorerPlugin()];
+
+// GraphiQL 4 sizes its plugin pane on the first render, before its `visiblePlugin` prop reaches
+// the plugin store, so the pane stays closed; opening it the way a user would works.
+function useExamplesOpenOnStart() {
+  useEffect(() => {
+    // After GraphiQL's own start-up effects, which reset the plugin store.
+    const timer = window.setTimeout(() => {
+      document.querySelector('.graphiql-sidebar button[aria-label="Show Examples"]')?.click();
+    }, 0);
+    return () => window.clearTimeout(timer);
+  }, []);
+}
+
+function KeyForm({ apiKey, onChange }) {
+  const [draft, setDraft] = useState('');
+  return (
+    <form
+      className="pg-key"
+      onSubmit={(event) => {
+        event.preventDefault();
+        onChange(draft.trim());
+        setDraft('');
+      }}
+    >
+      <label>
+        API key{' '}
+        <input
+          type="password"
+          autoComplete="off"
+          value={draft}
+          placeholder={apiKey ? 'key set for this tab' : 'Bearer key for /graphql'}
+          onChange={(event) => setDraft(event.target.value)}
+          data-testid="api-key"
+        />
+      </label>
+      <button type="submit">Use key</button>
+      {apiKey && (
+        <button type="button" onClick={() => onChange('')}>
+          Forget
+        </button>
+      )}
+      <span className="pg-note" data-testid="key-status">
+        {apiKey ? 'Sent as Authorization: Bearer; kept in this browser tab only.' : 'No key: requests get 401.'}
+      </span>
+    </form>
+  );
+}
+
+function Playground() {
+  const [apiKey, setApiKey] = useState(readKey);
+  // A new fetcher makes GraphiQL introspect again, so a key entered later loads the schema.
+  const fetcher = useMemo(() => makeFetcher(apiKey), [apiKey]);
+  const defaultTabs = useMemo(
+    () => settings.examples.map((example) => ({ query: example.query, variables: pretty(example.variables) })),
+    [],
+  );
+  // GraphiQL 4 fills the first tab's variable editor from the `variables` prop, not from
+  // defaultTabs; pass it only on a first visit, when defaultTabs are used at all.
+  const [firstVisit] = useState(() => {
+    try {
+      return !window.localStorage.getItem('graphiql:tabState');
+    } catch {
+      return true;
+    }
+  });
+  useExamplesOpenOnStart();
+  const changeKey = (key) => {
+    storeKey(key);
+    setApiKey(key);
+  };
+  return (
+    <div className="pg-root">
+      <header className="pg-bar">
+        <strong>Contact gateway</strong>
+        {settings.sandbox && (
+          <span className="pg-badge" title="Built-in provider simulators; no real provider is called">
+            sandbox
+          </span>
+        )}
+        {settings.authRequired && <KeyForm apiKey={apiKey} onChange={changeKey} />}
+      </header>
+      <div className="pg-graphiql">
+        <GraphiQL
+          fetcher={fetcher}
+          defaultTabs={defaultTabs.length ? defaultTabs : undefined}
+          variables={firstVisit && defaultTabs.length ? defaultTabs[0].variables : undefined}
+          plugins={PLUGINS}
+          defaultEditorToolsVisibility="variables"
+          shouldPersistHeaders={false}
+        />
+      </div>
+    </div>
+  );
+}
+
+createRoot(document.getElementById('playground')).render(
+  <StrictMode>
+    <Playground />
+  </StrictMode>,
+);
