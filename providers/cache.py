@@ -18,6 +18,11 @@ from providers.resilience.redis_link import REDIS_ERRORS, RedisLink
 
 
 class SharedCache(Protocol):
+    @property
+    def shared(self) -> bool:
+        """True when other processes see what this one stores (Redis)."""
+        ...
+
     async def get(self, key: str) -> str | None: ...
 
     async def set(self, key: str, value: str, ttl: float) -> None:
@@ -28,6 +33,8 @@ class SharedCache(Protocol):
 
 
 class MemoryCache:
+    shared = False
+
     def __init__(self, *, clock: Clock = time.monotonic) -> None:
         self._clock = clock
         self._entries: dict[str, tuple[str, float]] = {}
@@ -50,6 +57,8 @@ class MemoryCache:
 
 
 class RedisCache:
+    shared = True
+
     def __init__(
         self,
         link: RedisLink,

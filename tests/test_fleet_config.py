@@ -119,3 +119,41 @@ async def test_the_campaignlark_catalogue_is_fetched_once_for_the_fleet(
             assert data["upsertContact"]["__typename"] == "UpsertContactSuccess", data
     catalogue_reads = [r for r in sandbox.campaignlark.requests if r == ("GET", "/v1/fields")]
     assert len(catalogue_reads) == 1
+
+
+async def test_heymarket_field_ids_are_fetched_once_for_the_fleet(
+    redis_server: RedisServer,
+) -> None:
+    sandbox = Sandbox()
+    settings = GatewaySettings(
+        redis_url=SecretStr(redis_server.url), redis_namespace=f"t{uuid.uuid4().hex[:8]}"
+    )
+    config = sandbox.config(settings)
+    contact = {"phone": "(510) 555-3344", "customFields": {"plan": "gold"}}
+    async with serve(config, sandbox=sandbox) as one, serve(config, sandbox=sandbox) as two:
+        for gateway in (one, two, one):
+            data = await gateway.data(UPSERT, {"provider": "HEYMARKET", "contact": contact})
+            assert data["upsertContact"]["__typename"] == "UpsertContactSuccess", data
+    field_reads = [r for r in sandbox.heymarket.requests if r[1] == "/v1/contact-fields"]
+    assert len(field_reads) == 1
+
+
+async def test_a_name_the_shared_map_lacks_is_asked_of_the_provider() -> None:
+    from providers.cache import MemoryCache
+    from providers.heymarket_catalog import Catalogue
+
+    class Shared(MemoryCache):
+        shared = True
+
+    cache = Shared()
+    loads: list[dict[str, int]] = [{"Plan": 1}, {"Plan": 1, "Tier": 2}]
+
+    async def load() -> dict[str, int]:
+        return loads.pop(0)
+
+    first = Catalogue(load, ttl=60, shared=cache, key="fields")
+    assert (await first.resolve(["Plan"])).ids == {"Plan": 1}
+    second = Catalogue(load, ttl=60, shared=cache, key="fields")
+    assert (await second.resolve(["plan"])).ids == {"plan": 1}  # adopted, not loaded
+    assert (await second.resolve(["Tier"])).ids == {"Tier": 2}  # missing: the provider is asked
+    assert loads == []

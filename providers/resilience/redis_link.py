@@ -19,6 +19,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 import redis.asyncio as aioredis
+from pydantic import SecretStr
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
@@ -34,8 +35,14 @@ REDIS_ERRORS: tuple[type[BaseException], ...] = (RedisError, OSError, TimeoutErr
 
 
 def account_id(provider: ProviderName, settings: ProviderSettings) -> str:
-    """A stable, secret-free name for one provider account, the same on every host."""
-    material = f"{provider.value}|{settings.base_url}|{secret(settings.api_key)}"
+    """A stable, secret-free name for one provider account, the same on every host: a digest
+    of the provider, base URL and every credential (api_key, or e.g. a JWT secret pair)."""
+    secrets = [
+        f"{name}={secret(value)}"
+        for name, value in sorted(settings)
+        if isinstance(value, SecretStr)
+    ]
+    material = "|".join([provider.value, settings.base_url, *secrets])
     return hashlib.sha256(material.encode()).hexdigest()[:16]
 
 
