@@ -10,7 +10,7 @@ PG_DEPS  := playground/node_modules/.package-lock.json
 PG_BUILT := gateway/playground/assets/playground.js
 PG_SRC   := playground/build.mjs $(wildcard playground/src/*)
 
-.PHONY: run test lint typecheck check schema clean playground
+.PHONY: run test lint typecheck check schema clean playground bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,12 @@ check: lint typecheck test
 
 schema: $(STAMP)
 	$(BIN)/gateway export-schema > schema.graphql
+
+# Loopback only, a few minutes; wrk comes from Debian's packages when missing.
+bench: $(STAMP)
+	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk; }
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python -m bench.run
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache playground/node_modules gateway/playground/assets

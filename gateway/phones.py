@@ -27,9 +27,35 @@ def normalize_phone(raw: str, region: str) -> str:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException as exc:
         raise InvalidPhone(f"cannot be read as a phone number ({exc._msg})") from None
-    if not phonenumbers.is_valid_number(number):
+    if not is_valid(number, region):
         raise InvalidPhone(
             "is not a valid number"
             + ("" if text.startswith("+") else f" in region {region}; add the +country code")
         )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def is_valid(number: phonenumbers.PhoneNumber, region: str) -> bool:
+    """phonenumbers.is_valid_number, at half the cost for numbers of the default region.
+
+    is_valid_number first finds the number's region by matching it against each region that
+    shares its country code (+1 has 25), then matches it against that region again. When the
+    default region is its country code's main region (tried first) and has no leading-digits
+    rule, a number valid there is exactly a number is_valid_number accepts; anything else
+    takes the full path.
+    """
+    if number.country_code == _main_country_code(region) and (
+        phonenumbers.is_valid_number_for_region(number, region)
+    ):
+        return True
+    return bool(phonenumbers.is_valid_number(number))
+
+
+@lru_cache(maxsize=64)
+def _main_country_code(region: str) -> int | None:
+    """The region's country code when the region is tried first for it, else None."""
+    code = phonenumbers.country_code_for_region(region)
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    if not code or metadata is None or metadata.leading_digits is not None:
+        return None
+    return code if phonenumbers.region_code_for_country_code(code) == region else None

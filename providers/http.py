@@ -21,6 +21,7 @@ from providers.errortable import ErrorTable
 from providers.model import ProviderName
 from providers.resilience.guard import CallGuard, within_deadline
 from providers.settings import ProviderSettings
+from providers.transport import ProviderTransport
 
 # body -> (the provider's code or message used as the table key, a human message)
 ErrorReader = Callable[[Any], tuple[str | None, str | None]]
@@ -41,6 +42,11 @@ class Reply:
 def make_client(
     settings: ProviderSettings, transport: httpx.AsyncBaseTransport | None = None
 ) -> httpx.AsyncClient:
+    """The account's pooled client; `transport` (a test's fake, a simulator) replaces the wire."""
+    limits = httpx.Limits(
+        max_connections=settings.max_connections,
+        max_keepalive_connections=settings.max_connections,
+    )
     return httpx.AsyncClient(
         base_url=settings.base_url,
         timeout=httpx.Timeout(
@@ -49,11 +55,7 @@ def make_client(
             write=settings.write_timeout,
             pool=settings.pool_timeout,
         ),
-        limits=httpx.Limits(
-            max_connections=settings.max_connections,
-            max_keepalive_connections=settings.max_connections,
-        ),
-        transport=transport,
+        transport=transport or ProviderTransport(limits=limits),
         headers={"User-Agent": USER_AGENT},
     )
 

@@ -49,7 +49,15 @@ async def serve(
     transports: Mapping[ProviderName, httpx.AsyncBaseTransport] | None = None,
     sandbox: Sandbox | None = None,
 ) -> AsyncIterator[GatewayClient]:
-    app = create_app(config, transports=transports, sandbox=sandbox)
+    # A provider given no fake gets httpx's own transport, which respx's default mocker patches
+    # (production clients run on aiohttp, below respx; tests/test_transport.py covers that one).
+    wire: dict[ProviderName, httpx.AsyncBaseTransport] = {
+        name: httpx.AsyncHTTPTransport() for name in config.providers
+    }
+    if sandbox is not None:
+        wire.update(sandbox.transports())
+    wire.update(transports or {})
+    app = create_app(config, transports=wire, sandbox=sandbox)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as http:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import random
+
+import phonenumbers
 import pytest
 
-from gateway.phones import InvalidPhone, normalize_phone
+from gateway.phones import InvalidPhone, is_valid, normalize_phone
 
 
 @pytest.mark.parametrize(
@@ -30,3 +33,21 @@ def test_unusable_numbers_are_refused_with_a_reason(raw: str) -> None:
     with pytest.raises(InvalidPhone) as caught:
         normalize_phone(raw, "US")
     assert str(caught.value)
+
+
+@pytest.mark.parametrize("region", ["US", "CA", "GB", "DE", "IN", "AG"])
+def test_the_fast_validity_check_agrees_with_phonenumbers_on_thousands_of_numbers(
+    region: str,
+) -> None:
+    rng = random.Random(region)
+    prefixes = ["", "+1 ", "+44 ", "+49 ", "+91 ", "0"]
+    agreed = checked = 0
+    for _ in range(1_500):
+        raw = rng.choice(prefixes) + "".join(rng.choice("0123456789") for _ in range(10))
+        try:
+            number = phonenumbers.parse(raw, region)
+        except phonenumbers.NumberParseException:
+            continue
+        checked += 1
+        agreed += is_valid(number, region) == phonenumbers.is_valid_number(number)
+    assert checked > 1_000 and agreed == checked

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
+from strawberry.extensions import MaskErrors, ParserCache
 from strawberry.schema.config import StrawberryConfig
 
 from gateway.schema.errors import ALL_MEMBERS
 from gateway.schema.mutations import Mutation
 from gateway.schema.query import Query
 from gateway.schema.scalars import SCALAR_MAP
+from gateway.schema.validation_cache import DocumentValidationCache, ValidationResults
 
 CACHE_SIZE = 512
 
@@ -22,13 +23,14 @@ def _is_unexpected(error: GraphQLError) -> bool:
 
 
 def build_schema() -> strawberry.Schema:
+    validated = ValidationResults(maxsize=CACHE_SIZE)
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
         types=list(ALL_MEMBERS),
         extensions=[
             lambda: ParserCache(maxsize=CACHE_SIZE),
-            lambda: ValidationCache(maxsize=CACHE_SIZE),
+            lambda: DocumentValidationCache(validated),
             lambda: MaskErrors(should_mask_error=_is_unexpected),
         ],
         config=StrawberryConfig(scalar_map=SCALAR_MAP),

@@ -5,9 +5,11 @@ from __future__ import annotations
 import strawberry
 
 from gateway.schema.enums import FieldUpdateMode, SubscriptionStatus
+from gateway.schema.fast_input import fast_input
 from gateway.schema.scalars import CustomFields
 
 
+@fast_input
 @strawberry.input(description="Trackly-only extras; ignored with a warning elsewhere.")
 class TracklyContactOptions:
     skip_journey_if_exists: bool | None = True
@@ -15,6 +17,7 @@ class TracklyContactOptions:
     ad_network_id: str | None = strawberry.UNSET
 
 
+@fast_input
 @strawberry.input(description="Heymarket-only extras; ignored with a warning elsewhere.")
 class HeymarketContactOptions:
     display_name: str | None = strawberry.UNSET
@@ -24,6 +27,7 @@ class HeymarketContactOptions:
     )
 
 
+@fast_input
 @strawberry.input(description="A contact to create or update at a provider.")
 class ContactInput:
     phone: str | None = strawberry.field(
@@ -51,6 +55,7 @@ class ContactInput:
     heymarket: HeymarketContactOptions | None = strawberry.UNSET
 
 
+@fast_input
 @strawberry.input(description="Which existing contact to update.")
 class ContactRefInput:
     phone: str | None = strawberry.UNSET

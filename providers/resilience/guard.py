@@ -103,6 +103,13 @@ class CallGuard:
 
     async def run(self, send: Callable[[], Awaitable[T]], *, idempotent: bool = True) -> T:
         """`send` makes one attempt and raises ProviderError; retried as the policy allows."""
+        # Most calls succeed at once: the first attempt runs outside stamina, whose set-up costs
+        # more than the rest of the guard. A failure is replayed to stamina as its own first
+        # attempt, so the retry decision, the backoff and its instrumentation are unchanged.
+        try:
+            return await self._attempt(send)
+        except ProviderError as error:
+            first: ProviderError | None = error
         async for attempt in stamina.retry_context(
             on=self.policy.decide(idempotent, remaining_time),
             attempts=self.policy.attempts,
@@ -112,6 +119,9 @@ class CallGuard:
             wait_jitter=self.policy.jitter,
         ):
             with attempt:
+                if first is not None:
+                    replay, first = first, None
+                    raise replay
                 return await self._attempt(send)
         raise AssertionError("unreachable: stamina re-raises the last failure")
 

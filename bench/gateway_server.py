@@ -1,0 +1,34 @@
+"""The gateway as the benchmark serves it: `create_app` from a config file, under uvicorn.
+
+Like `gateway serve --config`, minus the per-request access log line (the floor writes none
+either; a production deployment ships its logs some other way).
+    python -m bench.gateway_server --config bench.toml --port 9003
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import uvicorn
+
+from gateway.app import create_app
+from gateway.config import load_config
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--config", required=True)
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args()
+    uvicorn.run(
+        create_app(load_config(args.config)),
+        host="127.0.0.1",
+        port=args.port,
+        log_level="warning",
+        access_log=False,
+        backlog=4096,
+    )
+
+
+if __name__ == "__main__":
+    main()

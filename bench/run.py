@@ -1,0 +1,266 @@
+"""`make bench`: every figure of the benchmark, measured side by side in one run.
+
+1. Single upsert through the gateway next to the raw-bytes aiohttp proxy floor (wrk).
+2. Bulk: the gateway's CPU per contact and peak RSS growth, next to posting the same contacts
+   straight to the simulator's bulk endpoint.
+3. A slow provider: (a) single upserts from 50 clients at 100 ms a request, (b) 100,000
+   contacts in bulk at 50 ms a request.
+Every server is a child process on 127.0.0.1; every loop is bounded; nothing else is reached.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from bench import workload, wrk
+from bench.report import table, verdict
+from bench.servers import Server, started
+
+CLIENTS = (1, 16, 64, 200)
+BULK_CHUNK = 1_000  # Trackly's MAX_ITEMS_PER_REQUEST
+BULK_CONCURRENCY = 4  # the gateway's default bulk_concurrency
+
+
+@contextmanager
+def simulator(delay_ms: float = 0.0) -> Iterator[Server]:
+    with started("simulator", "bench.simulator", "--delay-ms", str(delay_ms)) as server:
+        yield server
+
+
+@contextmanager
+def gateway(sim: Server, folder: Path, **settings: object) -> Iterator[Server]:
+    config = folder / f"gateway-{sim.port}.toml"
+    config.write_text(workload.gateway_config(sim.url, **settings))
+    with started("gateway", "bench.gateway_server", "--config", str(config)) as server:
+        yield server
+
+
+def single_upsert(folder: Path, seconds: float) -> tuple[str, list[str]]:
+    body = workload.upsert_body()
+    rows: list[list[object]] = []
+    results: dict[tuple[str, int], wrk.LoadResult] = {}
+    cpu_us: dict[tuple[str, int], float] = {}  # server CPU per request, whatever the contention
+    with (
+        simulator() as sim,
+        started("floor", "bench.floor", "--upstream", f"{sim.url}/v2/contacts") as floor,
+        gateway(sim, folder) as gw,
+    ):
+        answer = workload.post_json(f"{gw.url}/graphql", _json(body))
+        assert answer["data"]["upsertContact"]["__typename"] == "UpsertContactSuccess", answer
+        for url in (floor.url + "/", gw.url + "/graphql"):
+            wrk.post(url, body, 16, min(seconds, 2.0))  # warm up: connections, caches
+        servers = {"floor": floor, "gateway": gw}
+        for clients in CLIENTS:
+            for name, url in (("floor", floor.url + "/"), ("gateway", gw.url + "/graphql")):
+                cpu = servers[name].cpu_seconds()
+                results[name, clients] = result = wrk.post(url, body, clients, seconds)
+                used = servers[name].cpu_seconds() - cpu
+                cpu_us[name, clients] = used / max(1.0, result.rps * seconds) * 1e6
+    for clients in CLIENTS:
+        f, g = results["floor", clients], results["gateway", clients]
+        rows.append(
+            [
+                clients,
+                f.p50_ms,
+                g.p50_ms,
+                f.p99_ms,
+                g.p99_ms,
+                f.rps,
+                g.rps,
+                g.rps / f.rps,
+                cpu_us["floor", clients],
+                cpu_us["gateway", clients],
+                f.bad + g.bad,
+            ]
+        )
+    f1, g1 = results["floor", 1], results["gateway", 1]
+    g16, g200 = results["gateway", 16], results["gateway", 200]
+    f64, g64, f200 = results["floor", 64], results["gateway", 64], results["floor", 200]
+    checks = [
+        f"1 client: gateway p50 {g1.p50_ms:.2f} ms <= floor {f1.p50_ms:.2f} + 0.5 ms: "
+        + verdict(g1.p50_ms <= f1.p50_ms + 0.5),
+        f"64 clients: gateway {g64.rps:,.0f} req/s >= 0.5 x floor {f64.rps:,.0f}: "
+        + verdict(g64.rps >= 0.5 * f64.rps),
+        f"no collapse: gateway at 200 {g200.rps:,.0f} req/s >= at 16 {g16.rps:,.0f}: "
+        + verdict(g200.rps >= g16.rps),
+        f"no collapse: gateway p99 at 200 {g200.p99_ms:.1f} ms <= 3 x floor {f200.p99_ms:.1f}: "
+        + verdict(g200.p99_ms <= 3 * f200.p99_ms),
+    ]
+    header = [
+        "clients",
+        "floor p50 ms",
+        "gw p50 ms",
+        "floor p99 ms",
+        "gw p99 ms",
+        "floor req/s",
+        "gw req/s",
+        "gw/floor",
+        "floor CPU us/req",
+        "gw CPU us/req",
+        "errors",
+    ]
+    return table("1. Single upsert: gateway vs raw aiohttp proxy floor", header, rows), checks
+
+
+def bulk_cpu(folder: Path, repeats_1k: int, repeats_10k: int) -> tuple[str, list[str]]:
+    rows: list[list[object]] = []
+    checks: list[str] = []
+    with simulator() as sim:
+        # Peak RSS growth: a fresh gateway, warmed with a small bulk, then one of 10,000.
+        with gateway(sim, folder) as gw:
+            _bulk(gw, 10, 90_000)
+            before = gw.memory_kib("VmRSS")
+            _bulk(gw, 10_000, 0)
+            growth_mb = (gw.memory_kib("VmHWM") - before) / 1024
+        with gateway(sim, folder) as gw:
+            _bulk(gw, 10, 90_000)
+            start = 10_000
+            for count, repeats in ((1_000, repeats_1k), (10_000, repeats_10k)):
+                per_contact: list[float] = []
+                for _ in range(repeats):
+                    cpu = gw.cpu_seconds()
+                    _bulk(gw, count, start)
+                    per_contact.append((gw.cpu_seconds() - cpu) / count * 1e6)
+                    start += count
+                direct = _direct(sim, count, repeats)
+                gw_us = statistics.median(per_contact)
+                rows.append([count, gw_us, direct, gw_us / direct, repeats])
+                checks.append(
+                    f"{count:,} contacts: gateway {gw_us:.1f} us/contact <= 15: "
+                    + verdict(gw_us <= 15)
+                )
+    checks.append(
+        f"10,000 contacts: peak RSS growth {growth_mb:.1f} MB <= 60: " + verdict(growth_mb <= 60)
+    )
+    header = ["contacts", "gw CPU us/contact", "direct us/contact", "gw/direct", "runs"]
+    return table(
+        "2. Bulk: gateway CPU per contact vs posting straight to the simulator", header, rows
+    ), checks
+
+
+def slow_provider(folder: Path, seconds: float, bulk_total: int) -> tuple[str, list[str]]:
+    rows: list[list[object]] = []
+    checks: list[str] = []
+    with simulator(delay_ms=100) as sim, gateway(sim, folder) as gw:
+        body = workload.upsert_body()
+        wrk.post(gw.url + "/graphql", body, 50, 1.0)
+        cpu = gw.cpu_seconds()
+        load = wrk.post(gw.url + "/graphql", body, 50, seconds)
+        busy = (gw.cpu_seconds() - cpu) / seconds
+        ideal = 50 / 0.1
+        rows.append(
+            [
+                "(a) 50 clients, 100 ms upserts",
+                f"{ideal:,.0f} req/s",
+                f"{load.rps:,.0f} req/s",
+                load.rps / ideal,
+                f"{busy:.0%}",
+            ]
+        )
+        checks.append(
+            f"(a) {load.rps:,.0f} req/s >= 0.9 x {ideal:,.0f}: " + verdict(load.rps >= 0.9 * ideal)
+        )
+    with (
+        simulator(delay_ms=50) as sim,
+        gateway(sim, folder, max_bulk_contacts=bulk_total, bulk_concurrency=BULK_CONCURRENCY) as gw,
+    ):
+        _bulk(gw, 10, 0)
+        payload = workload.bulk_body(bulk_total)
+        began, cpu = time.perf_counter(), gw.cpu_seconds()
+        answer = workload.post_json(f"{gw.url}/graphql", payload)
+        wall = time.perf_counter() - began
+        busy = (gw.cpu_seconds() - cpu) / wall
+        result = answer["data"]["bulkUpsertContacts"]
+        assert result.get("successCount") == bulk_total, str(result)[:300]
+        ideal = math.ceil(bulk_total / BULK_CHUNK) / BULK_CONCURRENCY * 0.05
+        rows.append(
+            [
+                f"(b) {bulk_total:,} contacts, 50 ms chunks",
+                f"{ideal:.2f} s",
+                f"{wall:.2f} s",
+                wall / ideal,
+                f"{busy:.0%}",
+            ]
+        )
+        checks.append(f"(b) {wall:.2f} s <= 1.15 x {ideal:.2f} s: " + verdict(wall <= 1.15 * ideal))
+    header = ["case", "provider-bound ideal", "gateway", "ratio", "gateway CPU busy"]
+    return table("3. Against a slow provider", header, rows), checks
+
+
+def _bulk(gw: Server, count: int, start: int) -> None:
+    answer = workload.post_json(f"{gw.url}/graphql", workload.bulk_body(count, start))
+    result = answer["data"]["bulkUpsertContacts"]
+    if result.get("successCount") != count:
+        raise RuntimeError(f"bulk of {count} did not fully succeed: {str(result)[:300]}")
+
+
+def _direct(sim: Server, count: int, repeats: int) -> float:
+    """CPU per contact of encoding the same contacts and posting them straight to the simulator."""
+    samples = []
+    for n in range(repeats):
+        cpu = time.process_time()
+        for chunk in workload.wire_chunks(count, start=n * count, size=BULK_CHUNK):
+            workload.post_json(f"{sim.url}/v2/contacts/bulk", chunk)
+        samples.append((time.process_time() - cpu) / count * 1e6)
+    return statistics.median(samples)
+
+
+def _json(body: object) -> bytes:
+    import json
+
+    return json.dumps(body).encode()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=5.0, help="each wrk run")
+    parser.add_argument("--bulk-total", type=int, default=100_000)
+    parser.add_argument("--only", choices=["1", "2", "3"], help="run one section")
+    parser.add_argument("--markdown", help="also write the tables to this file")
+    args = parser.parse_args()
+    wrk.require_wrk()
+    out: list[str] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        sections: dict[str, Callable[[], tuple[str, list[str]]]] = {
+            "1": lambda: single_upsert(folder, args.seconds),
+            "2": lambda: bulk_cpu(folder, repeats_1k=9, repeats_10k=3),
+            "3": lambda: slow_provider(folder, args.seconds, args.bulk_total),
+        }
+        for key, section in sections.items():
+            if args.only and key != args.only:
+                continue
+            text, checks = section()
+            block = text + "\n" + "\n".join(f"- {c}" for c in checks) + "\n"
+            print(block, flush=True)
+            out.append(block)
+    out.append(_machine())
+    print(out[-1])
+    if args.markdown:
+        Path(args.markdown).write_text("\n".join(out) + "\n")
+
+
+def _machine() -> str:
+    import os
+    import platform
+
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    return f"machine: {os.cpu_count()} cores, {cpu}, Python {platform.python_version()}"
+
+
+if __name__ == "__main__":
+    main()

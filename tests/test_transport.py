@@ -1,0 +1,141 @@
+"""The production transport (httpx API on aiohttp) against real loopback sockets.
+
+Every other test injects a fake transport; these pin what only the real one does: the bytes
+that go out, and what each way a connection can fail means for a retry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import aiohttp
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from providers.errors import ErrorCode, ProviderError
+from providers.http import ProviderHttp, make_client
+from providers.model import ProviderName
+from providers.resilience.guard import CallGuard
+from providers.resilience.retry import RetryPolicy
+from providers.trackly import ERROR_TABLE, TracklySettings, read_error
+from providers.transport import precise_error
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+OK = b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{"ok":true}'
+
+
+@contextlib.asynccontextmanager
+async def loopback(handler: Handler) -> AsyncIterator[str]:
+    server = await asyncio.start_server(handler, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def read_request(reader: asyncio.StreamReader) -> tuple[bytes, bytes]:
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":")[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    )
+    return head, await reader.readexactly(length)
+
+
+def provider_http(url: str, **settings: float) -> ProviderHttp:
+    config = TracklySettings(base_url=url, api_key=SecretStr("k"), **settings)  # type: ignore[arg-type]
+    guard = CallGuard(ProviderName.TRACKLY, policy=RetryPolicy(attempts=1))
+    return ProviderHttp(ProviderName.TRACKLY, make_client(config), ERROR_TABLE, read_error, guard)
+
+
+async def test_a_request_goes_out_with_its_headers_and_body_and_the_answer_comes_back() -> None:
+    seen: list[tuple[bytes, bytes]] = []
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        seen.append(await read_request(reader))
+        writer.write(OK)
+        await writer.drain()
+        writer.close()
+
+    async with loopback(answer) as url:
+        http = provider_http(url)
+        async with http.client:
+            reply = await http.call(
+                "POST", "/v2/contacts", json_body={"a": 1}, headers={"X-Api-Key": "k"}
+            )
+    assert reply.status == 200 and reply.body == {"ok": True}
+    head, body = seen[0]
+    assert head.startswith(b"POST /v2/contacts HTTP/1.1")
+    assert b"\r\nx-api-key: k\r\n" in head.lower()
+    assert b"contact-gateway/" in head
+    assert json.loads(body) == {"a": 1}
+
+
+async def test_a_connection_dropped_after_the_request_is_not_taken_for_one_never_sent() -> None:
+    async def drop(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.close()
+
+    async with loopback(drop) as url:
+        http = provider_http(url)
+        async with http.client:
+            with pytest.raises(ProviderError) as raised:
+                await http.call("POST", "/v2/contacts", json_body={}, idempotent=False)
+    assert raised.value.failure.code is ErrorCode.UNAVAILABLE
+    assert raised.value.reached  # the provider may have acted: a create must not be re-sent
+
+
+async def test_a_refused_connection_is_known_never_to_have_left() -> None:
+    async with loopback(lambda r, w: asyncio.sleep(0)) as url:
+        pass  # closed again: nothing listens on that port now
+    http = provider_http(url)
+    async with http.client:
+        with pytest.raises(ProviderError) as raised:
+            await http.call("POST", "/v2/contacts", json_body={})
+    assert raised.value.failure.code is ErrorCode.UNAVAILABLE
+    assert not raised.value.reached
+
+
+async def test_a_provider_that_never_answers_is_a_timeout() -> None:
+    never = asyncio.Event()
+
+    async def hang(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        await never.wait()
+
+    async with loopback(hang) as url:
+        http = provider_http(url, read_timeout=0.05)
+        async with http.client:
+            with pytest.raises(ProviderError) as raised:
+                await http.call("POST", "/v2/contacts", json_body={})
+        never.set()
+    assert raised.value.failure.code is ErrorCode.TIMEOUT
+
+
+@pytest.mark.parametrize(
+    ("cause", "expected"),
+    [
+        (aiohttp.ServerDisconnectedError(), httpx.ReadError),
+        (aiohttp.ClientOSError(104, "Connection reset by peer"), httpx.ReadError),
+        (aiohttp.ConnectionTimeoutError("pool"), httpx.ConnectTimeout),
+        (aiohttp.SocketTimeoutError("read"), httpx.ReadTimeout),
+        (aiohttp.ClientPayloadError("truncated"), httpx.ReadError),
+        (aiohttp.InvalidURL("x"), httpx.UnsupportedProtocol),
+        (aiohttp.ClientError("anything else"), httpx.TransportError),
+    ],
+)
+def test_each_aiohttp_failure_becomes_the_httpx_error_that_says_what_happened(
+    cause: Exception, expected: type[httpx.TransportError]
+) -> None:
+    request = httpx.Request("POST", "http://provider.test/")
+    wrapped = httpx.ConnectTimeout("mapped coarsely")  # what httpx-aiohttp itself raises
+    wrapped.__cause__ = cause
+    assert type(precise_error(wrapped, request)) is expected
+    assert type(precise_error(cause, request)) is expected
