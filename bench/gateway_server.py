@@ -8,6 +8,7 @@ either; a production deployment ships its logs some other way).
 from __future__ import annotations
 
 import argparse
+import os
 
 import uvicorn
 
@@ -19,7 +20,22 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--config", required=True)
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
+    if args.workers > 1:  # as `gateway serve --workers N`: each worker builds its own app
+        os.environ["GATEWAY_CONFIG"] = os.path.abspath(args.config)
+        os.environ["GATEWAY_WORKERS"] = str(args.workers)
+        uvicorn.run(
+            "gateway.worker:create",
+            factory=True,
+            workers=args.workers,
+            host="127.0.0.1",
+            port=args.port,
+            log_level="warning",
+            access_log=False,
+            backlog=4096,
+        )
+        return
     uvicorn.run(
         create_app(load_config(args.config)),
         host="127.0.0.1",

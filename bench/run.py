@@ -5,6 +5,8 @@
    straight to the simulator's bulk endpoint.
 3. A slow provider: (a) single upserts from 50 clients at 100 ms a request, (b) 100,000
    contacts in bulk at 50 ms a request.
+4. Workers: single upserts through 1 worker without Redis, 1 worker with Redis, and 2 workers
+   sharing Redis (every request reserving its slot in the shared budget).
 Every server is a child process on 127.0.0.1; every loop is bounded; nothing else is reached.
 """
 
@@ -21,7 +23,7 @@ from pathlib import Path
 
 from bench import workload, wrk
 from bench.report import table, verdict
-from bench.servers import Server, started
+from bench.servers import Server, redis_server, started
 
 CLIENTS = (1, 16, 64, 200)
 BULK_CHUNK = 1_000  # Trackly's MAX_ITEMS_PER_REQUEST
@@ -35,10 +37,14 @@ def simulator(delay_ms: float = 0.0) -> Iterator[Server]:
 
 
 @contextmanager
-def gateway(sim: Server, folder: Path, **settings: object) -> Iterator[Server]:
-    config = folder / f"gateway-{sim.port}.toml"
-    config.write_text(workload.gateway_config(sim.url, **settings))
-    with started("gateway", "bench.gateway_server", "--config", str(config)) as server:
+def gateway(
+    sim: Server, folder: Path, *, workers: int = 1, provider: str = "", **settings: object
+) -> Iterator[Server]:
+    """`provider`: extra TOML lines for Trackly's section (it is the config's last)."""
+    config = folder / f"gateway-{sim.port}-{workers}-{len(settings)}.toml"
+    config.write_text(workload.gateway_config(sim.url, **settings) + provider)
+    args = ("--config", str(config), "--workers", str(workers))
+    with started("gateway", "bench.gateway_server", *args) as server:
         yield server
 
 
@@ -194,6 +200,40 @@ def slow_provider(folder: Path, seconds: float, bulk_total: int) -> tuple[str, l
     return table("3. Against a slow provider", header, rows), checks
 
 
+# Paced, so that every request asks Redis for a slot; far above what the machine can send.
+PACED = 'rate_limit = "100000/second"\n'
+
+
+def workers(folder: Path, seconds: float) -> tuple[str, list[str]]:
+    body = workload.upsert_body()
+    rows: list[list[object]] = []
+    results: dict[tuple[str, int], wrk.LoadResult] = {}
+    with simulator() as sim, redis_server() as redis:
+        shared = {"redis_url": redis, "provider": PACED}
+        setups: list[tuple[str, dict[str, object]]] = [
+            ("1 worker, no Redis", {"provider": PACED}),
+            ("1 worker, Redis", shared),
+            ("2 workers, Redis", {**shared, "workers": 2}),
+        ]
+        for name, settings in setups:
+            with gateway(sim, folder, **settings) as gw:  # type: ignore[arg-type]
+                wrk.post(gw.url + "/graphql", body, 16, min(seconds, 2.0))  # warm up
+                for clients in (16, 64):
+                    results[name, clients] = load = wrk.post(
+                        gw.url + "/graphql", body, clients, seconds
+                    )
+                    rows.append([name, clients, load.p50_ms, load.p99_ms, load.rps, load.bad])
+    one, two = results["1 worker, Redis", 64], results["2 workers, Redis", 64]
+    local = results["1 worker, no Redis", 64]
+    checks = [
+        f"64 clients: 2 workers {two.rps:,.0f} req/s vs 1 worker {one.rps:,.0f} (2 cores, "
+        "shared with the simulator and wrk)",
+        f"64 clients: Redis costs {1 - one.rps / local.rps:.0%} of one worker's throughput",
+    ]
+    header = ["gateway", "clients", "p50 ms", "p99 ms", "req/s", "errors"]
+    return table("4. Workers: 1 vs 2, sharing budgets through Redis", header, rows), checks
+
+
 def _bulk(gw: Server, count: int, start: int) -> None:
     answer = workload.post_json(f"{gw.url}/graphql", workload.bulk_body(count, start))
     result = answer["data"]["bulkUpsertContacts"]
@@ -222,7 +262,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=5.0, help="each wrk run")
     parser.add_argument("--bulk-total", type=int, default=100_000)
-    parser.add_argument("--only", choices=["1", "2", "3"], help="run one section")
+    parser.add_argument("--only", choices=["1", "2", "3", "4"], help="run one section")
     parser.add_argument("--markdown", help="also write the tables to this file")
     args = parser.parse_args()
     wrk.require_wrk()
@@ -233,6 +273,7 @@ def main() -> None:
             "1": lambda: single_upsert(folder, args.seconds),
             "2": lambda: bulk_cpu(folder, repeats_1k=9, repeats_10k=3),
             "3": lambda: slow_provider(folder, args.seconds, args.bulk_total),
+            "4": lambda: workers(folder, args.seconds),
         }
         for key, section in sections.items():
             if args.only and key != args.only:

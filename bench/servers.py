@@ -78,3 +78,24 @@ def _wait_listening(server: Server) -> None:
             return
         time.sleep(0.05)
     raise RuntimeError(f"{server.name} did not listen on {server.port} in {_START_TIMEOUT}s")
+
+
+@contextlib.contextmanager
+def redis_server() -> Iterator[str]:
+    """A throw-away redis-server on a free loopback port (Debian's package: see the tests)."""
+    import shutil
+    import tempfile
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise RuntimeError("redis-server is missing: apt-get install -y redis-server")
+    port = free_port()
+    folder = tempfile.mkdtemp(prefix="bench-redis-")
+    args = [binary, "--bind", HOST, "--port", str(port), "--save", "", "--dir", folder]
+    process = subprocess.Popen(args, stdout=subprocess.DEVNULL)
+    try:
+        _wait_listening(Server("redis", port, process))
+        yield f"redis://{HOST}:{port}/0"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

@@ -24,6 +24,7 @@ from strawberry.asgi import GraphQL
 from gateway.access_log import AccessLog
 from gateway.config import Config
 from gateway.cors import add_cors
+from gateway.fleet import build_fleet, fleet_metrics_text, redis_readiness
 from gateway.http_guards import AuthGuard, BodyLimit, error_response
 from gateway.metrics import CONTENT_TYPE_LATEST, GatewayMetrics
 from gateway.playground import ASSETS_URL, PlaygroundOrGraphQL, assets_app
@@ -101,10 +102,12 @@ def create_app(
     clock: Clock = loop_time,
     sleep: Sleep = asyncio.sleep,
     tracer_provider: TracerProvider | None = None,
+    workers: int = 1,
 ) -> Starlette:
     """Build the app; pass `transports` to put a fake (or a simulator) under an adapter,
     `clock`/`sleep` to drive pacing and circuit breaking from a test's own clock, and
-    `tracer_provider` to collect spans somewhere other than the process-wide provider."""
+    `tracer_provider` to collect spans somewhere other than the process-wide provider.
+    `workers` is how many processes `gateway serve` started on this host."""
     transports = dict(transports or {})
     if sandbox is not None:
         transports = {**sandbox.transports(), **transports}
@@ -129,6 +132,9 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as stack:
+            fleet = build_fleet(settings, workers)
+            stack.push_async_callback(fleet.aclose)
+            app.state.fleet = fleet
             adapters: dict[ProviderName, ContactAdapter] = {}
             guards: dict[ProviderName, CallGuard] = {}
             for name, provider_settings in config.providers.items():
@@ -138,13 +144,13 @@ def create_app(
                 await stack.enter_async_context(client)
                 clients.append(client)
                 guards[name] = observed_guard(
-                    CallGuard.from_settings(name, provider_settings, clock=clock, sleep=sleep),
-                    metrics,
+                    fleet.guard(name, provider_settings, clock=clock, sleep=sleep), metrics
                 )
                 runtime = Runtime(
                     deadline_seconds=settings.deadline_seconds,
                     bulk_concurrency=settings.bulk_concurrency,
                     guard=guards[name],
+                    cache=fleet.cache(name, provider_settings),
                 )
                 adapters[name] = REGISTRY[name].build(provider_settings, client, runtime)
             service = ContactService(
@@ -157,7 +163,9 @@ def create_app(
                 region=settings.default_region,
                 sandbox=config.sandbox,
                 guards=guards,
+                fleet=fleet,
             )
+            await fleet.start()
             metrics.watch(guards)
             try:
                 yield
@@ -171,11 +179,24 @@ def create_app(
     async def readyz(request: Request) -> Response:
         # Ready once the lifespan has built the service and every provider client is open.
         open_clients = bool(state) and all(not client.is_closed for client in clients)
-        body = {"status": "ready" if open_clients else "starting", "providers": len(clients)}
+        body: dict[str, object] = {
+            "status": "ready" if open_clients else "starting",
+            "providers": len(clients),
+        }
+        fleet = getattr(request.app.state, "fleet", None)
+        if open_clients and fleet is not None:
+            # Redis down is reported, not a reason to leave the load balancer: the gateway
+            # still serves, on local fair-share budgets.
+            redis = await redis_readiness(fleet)
+            body["redis"] = {"ok": redis.ok, "detail": redis.detail}
         return JSONResponse(body, status_code=200 if open_clients else 503)
 
     async def metrics_page(request: Request) -> Response:
-        return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
+        page = metrics.render()
+        fleet = getattr(request.app.state, "fleet", None)
+        if fleet is not None:
+            page += fleet_metrics_text(fleet).encode()
+        return Response(page, media_type=CONTENT_TYPE_LATEST)
 
     routes: list[Route | Mount] = [
         Route("/healthz", healthz, methods=["GET"]),

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from gateway.config import Config, ConfigError, exposure_problem, load_config
+from gateway.worker import CONFIG_ENV, WORKERS_ENV
 
 FIRST_MUTATION = """\
 mutation FirstContact {
@@ -36,6 +37,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument(
+        "--workers", type=int, default=1, help="worker processes on this port (default 1)"
+    )
+    serve.add_argument(
         "--allow-unauthenticated-public",
         action="store_true",
         help="serve without gateway.api_keys on a non-loopback address (not recommended)",
@@ -59,27 +63,51 @@ def main(argv: Sequence[str] | None = None) -> int:
         names = ", ".join(name.label for name in config.providers) or "no providers"
         print(f"gateway: {args.config} is valid ({names})")
         return 0
+    config_path = args.config or os.environ.get(CONFIG_ENV)
     return _serve(
-        args.config or os.environ.get("GATEWAY_CONFIG"),
+        config_path,
         args.host,
         args.port,
+        args.workers,
         allow_public=args.allow_unauthenticated_public,
     )
 
 
-def _serve(config_path: str | None, host: str, port: int, *, allow_public: bool = False) -> int:
+def _serve(
+    config_path: str | None,
+    host: str,
+    port: int,
+    workers: int = 1,
+    *,
+    allow_public: bool = False,
+) -> int:
     import uvicorn
 
     from gateway.app import create_app
+    from gateway.fleet import per_worker_refusal
     from gateway.logs import configure_logging
     from gateway.sandbox import Sandbox
 
     sandbox: Sandbox | None = None
+    if workers < 1:
+        print("gateway: --workers must be 1 or more", file=sys.stderr)
+        return 2
+    if workers > 1 and not config_path:
+        print(
+            "gateway: --workers > 1 needs --config: sandbox mode runs its simulators inside "
+            "one process",
+            file=sys.stderr,
+        )
+        return 2
     if config_path:
         try:
             config: Config = load_config(config_path)
         except ConfigError as exc:
             print(f"gateway: {exc}", file=sys.stderr)
+            return 2
+        refusal = per_worker_refusal(config.gateway, workers)
+        if refusal:
+            print(f"gateway: {refusal}", file=sys.stderr)
             return 2
         print(f"gateway: serving with {config_path}", flush=True)
         if not config.gateway.api_keys:
@@ -104,6 +132,24 @@ def _serve(config_path: str | None, host: str, port: int, *, allow_public: bool 
     print(f"gateway: GraphiQL at http://{host}:{port}/graphql", flush=True)
     if sandbox is not None:
         print("gateway: paste this into GraphiQL to try it:\n" + FIRST_MUTATION, flush=True)
+    if workers > 1:
+        assert config_path is not None
+        # Worker processes build their own app: uvicorn imports the factory in each, which
+        # reads the config path and the worker count from the environment.
+        os.environ[CONFIG_ENV] = os.path.abspath(config_path)
+        os.environ[WORKERS_ENV] = str(workers)
+        uvicorn.run(
+            "gateway.worker:create",
+            factory=True,
+            workers=workers,
+            host=host,
+            port=port,
+            log_config=None,  # each worker sets up the masked JSON logging (gateway.worker)
+            log_level=settings.log_level.lower(),
+            access_log=False,
+            proxy_headers=False,
+        )
+        return 0
     app = create_app(config, sandbox=sandbox)
     # Logging is ours (masked JSON, one line per request): no uvicorn config, no access log.
     uvicorn.run(

@@ -79,6 +79,16 @@ class GatewaySettings(BaseModel):
     deadline_seconds: float = Field(default=30.0, gt=0, le=3_600)
     max_body_bytes: int = Field(default=32 * 1024 * 1024, ge=1_024)
     bulk_concurrency: int = Field(default=4, ge=1, le=64)
+    # Running as a fleet: several workers and hosts sharing budgets (docs/deployment.md).
+    redis_url: SecretStr | None = None
+    redis_namespace: str = Field(default="gateway", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    redis_timeout_seconds: float = Field(default=0.5, gt=0, le=30)
+    redis_retry_seconds: float = Field(default=2.0, gt=0, le=300)
+    # Processes sharing each provider account (all hosts); None: this host's --workers.
+    fleet_processes: int | None = Field(default=None, ge=1, le=10_000)
+    allow_per_worker_budgets: bool = False
+    # Added to every shared pacing window: covers jitter between the gateways and a provider.
+    fleet_pacing_margin_seconds: float = Field(default=0.1, ge=0, le=10)
     cors: CorsSettings = Field(default_factory=CorsSettings)
     # Who may call, and how much one request may ask for (see docs/operations.md).
     allow_unauthenticated_public: bool = False
@@ -102,6 +112,15 @@ class GatewaySettings(BaseModel):
             raise ValueError(f"{value!r} is not a region code phonenumbers knows (e.g. US, GB)")
         return region
 
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(
+            ("redis://", "rediss://", "unix://")
+        ):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
     @field_validator("api_keys")
     @classmethod
     def _non_empty_keys(cls, value: tuple[SecretStr, ...]) -> tuple[SecretStr, ...]:
@@ -120,10 +139,10 @@ class Config:
     def secrets(self) -> list[str]:
         """Every credential in the config, for the log masking to replace wherever it shows."""
         found = [key.get_secret_value() for key in self.gateway.api_keys]
-        for settings in self.providers.values():
+        for settings in (self.gateway, *self.providers.values()):
             for name in type(settings).model_fields:
                 value = getattr(settings, name)
-                if isinstance(value, SecretStr):
+                if isinstance(value, SecretStr):  # provider keys, gateway.redis_url, ...
                     found.append(value.get_secret_value())
         return [secret for secret in found if secret]
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import httpx
 
+from providers.cache import MemoryCache, SharedCache
 from providers.errors import Failure
 from providers.model import (
     BulkResult,
@@ -29,12 +30,15 @@ class Runtime:
     """What the gateway hands an adapter besides its settings and client.
 
     `guard` is this account's retries, pacing and circuit breaker: pass it to ProviderHttp so
-    every request of the adapter goes through it.
+    every request of the adapter goes through it. `cache` is this account's cache for what
+    the adapter learns and may reuse (field ids, merge tags, tags): shared by the whole fleet
+    when Redis is configured.
     """
 
     deadline_seconds: float = 30.0
     bulk_concurrency: int = 4
     guard: CallGuard | None = None
+    cache: SharedCache = field(default_factory=MemoryCache)
 
 
 class ContactAdapter(Protocol):

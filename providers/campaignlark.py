@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 from urllib.parse import quote
 
 import httpx
-from pydantic import SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator
 
 from providers.base import ProviderSpec, Runtime
 from providers.bulk import merge_into, run_chunks
@@ -58,6 +58,8 @@ class CampaignLarkSettings(ProviderSettings):
     api_key: SecretStr
     phone_merge_tag: str | None = None  # the merge tag that stores a contact's phone
     rate_limit: str | None = "100/second"  # CampaignLark's documented budget per workspace
+    # How long the workspace's fields and tags are reused (fleet-wide with Redis).
+    catalogue_ttl_seconds: float = Field(default=300.0, gt=0, le=86_400)
 
     @field_validator("phone_merge_tag")
     @classmethod
@@ -92,7 +94,9 @@ class CampaignLarkAdapter:
         self.runtime = runtime
         self.http = ProviderHttp(self.provider, client, ERROR_TABLE, read_error, runtime.guard)
         self._auth = {"Authorization": f"Bearer {secret(settings.api_key)}"}
-        self.catalogue = Catalogue(self.http, self._auth)
+        self.catalogue = Catalogue(
+            self.http, self._auth, runtime.cache, settings.catalogue_ttl_seconds
+        )
 
     # -- checks the gateway can make itself ------------------------------------------------
 

@@ -1,17 +1,20 @@
 """CampaignLark's workspace catalogue: its fields (merge tags) and its tags (name -> id).
 
-Fetched on first use and kept; a key that is not in it triggers one refresh (a field or tag
-added in CampaignLark's UI since), so an unknown merge tag or tag name is known before any
-write. Concurrent misses share one refresh.
+Fetched on first use and kept for `ttl` seconds in the account's SharedCache (Runtime.cache:
+this process' memory, or Redis shared by the fleet, so one worker's fetch serves them all); a
+key that is not in it triggers one refresh (a field or tag added in CampaignLark's UI since), so
+an unknown merge tag or tag name is known before any write. Concurrent misses share one refresh.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from providers.cache import MemoryCache, SharedCache
 from providers.errors import ErrorCode, Failure, ProviderError
 from providers.http import ProviderHttp, Reply
 
@@ -28,36 +31,73 @@ class FieldInfo:
 
 
 class _Cached(Generic[T]):
-    """One mapping, loaded once and refreshed at most once per miss."""
+    """One mapping, kept in the shared cache and refreshed at most once per miss."""
 
-    def __init__(self, load: Callable[[], Awaitable[dict[str, T]]]) -> None:
+    def __init__(
+        self,
+        load: Callable[[], Awaitable[dict[str, T]]],
+        cache: SharedCache,
+        key: str,
+        ttl: float,
+        encode: Callable[[dict[str, T]], Any],
+        decode: Callable[[Any], dict[str, T]],
+    ) -> None:
         self._load = load
+        self._cache, self._key, self._ttl = cache, key, ttl
+        self._encode, self._decode = encode, decode
+        self._raw: str | None = None  # the last cached text seen, and what it decodes to
         self._value: dict[str, T] | None = None
+        self._stale = False
         self._version = 0
         self._lock = asyncio.Lock()
 
+    async def _current(self) -> dict[str, T] | None:
+        if self._stale:
+            return None
+        raw = await self._cache.get(self._key)
+        if raw is None:
+            return None
+        if raw != self._raw:
+            try:
+                self._value = self._decode(json.loads(raw))
+            except (ValueError, TypeError, KeyError, IndexError):
+                return None  # written by another version of the gateway: load it afresh
+            self._raw = raw
+        return self._value
+
     async def get(self, wanted: Collection[str], refresh_on_miss: bool) -> dict[str, T]:
         seen = self._version
-        value = self._value
+        value = await self._current()
         if value is None or (refresh_on_miss and any(key not in value for key in wanted)):
             async with self._lock:
-                if self._value is None or self._version == seen:  # nobody refreshed meanwhile
-                    self._value = await self._load()
+                value = await self._current()
+                if value is None or self._version == seen:  # nobody refreshed meanwhile
+                    value = await self._load()
+                    raw = json.dumps(self._encode(value))
+                    await self._cache.set(self._key, raw, self._ttl)
+                    self._raw, self._value, self._stale = raw, value, False
                     self._version += 1
-            assert self._value is not None
-            value = self._value
         return value
 
     def forget(self) -> None:
-        self._value = None
+        self._stale = True  # the next look-up loads it again and replaces the shared copy
 
 
 class Catalogue:
-    def __init__(self, http: ProviderHttp, headers: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        http: ProviderHttp,
+        headers: Mapping[str, str],
+        cache: SharedCache | None = None,
+        ttl: float = 300.0,
+    ) -> None:
         self._http = http
         self._headers = dict(headers)
-        self._fields: _Cached[FieldInfo] = _Cached(self._load_fields)
-        self._tags: _Cached[int] = _Cached(self._load_tags)
+        cache = cache if cache is not None else MemoryCache()
+        self._fields: _Cached[FieldInfo] = _Cached(
+            self._load_fields, cache, "fields", ttl, _encode_fields, _decode_fields
+        )
+        self._tags: _Cached[int] = _Cached(self._load_tags, cache, "tags", ttl, dict, _decode_tags)
 
     async def fields(
         self, wanted: Collection[str] = (), *, refresh_on_miss: bool = True
@@ -138,3 +178,15 @@ def _last_page(body: Any, page: int) -> bool:
         return False
     total_pages = pagination.get("total_pages")
     return isinstance(total_pages, int) and page >= total_pages
+
+
+def _encode_fields(fields: dict[str, FieldInfo]) -> list[list[Any]]:
+    return [[info.merge_tag, info.label, info.required] for info in fields.values()]
+
+
+def _decode_fields(rows: Any) -> dict[str, FieldInfo]:
+    return {row[0]: FieldInfo(str(row[0]), str(row[1]), bool(row[2])) for row in rows}
+
+
+def _decode_tags(tags: Any) -> dict[str, int]:
+    return {str(name): int(tag_id) for name, tag_id in tags.items()}

@@ -175,8 +175,11 @@ class HeymarketAdapter:
             else LegacyKey(secret(settings.api_key))
         )
         ttl = settings.catalogue_ttl_seconds
-        self.fields = Catalogue(self._load_fields, ttl=ttl, clock=clock)
-        self.tags = Catalogue(self._load_tags, ttl=ttl, clock=clock)
+        shared = runtime.cache if runtime.cache.shared else None  # the fleet's, with Redis
+        self.fields = Catalogue(
+            self._load_fields, ttl=ttl, clock=clock, shared=shared, key="fields"
+        )
+        self.tags = Catalogue(self._load_tags, ttl=ttl, clock=clock, shared=shared, key="tags")
         self.writer = ContactWriter(self.http, self.auth, NameMap(self.fields, self.tags))
         # One admission pace per account, shared by its concurrent imports.
         self.admission = heymarket_bulk.admission_for(settings.rate_limit)

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 import stamina
+
+if TYPE_CHECKING:
+    from tests.redis_server import RedisServer
 
 
 @pytest.fixture(autouse=True)
@@ -17,3 +21,32 @@ def no_backoff_sleeps() -> Iterator[None]:
     stamina.set_testing(True, attempts=20, cap=True)
     yield
     stamina.set_testing(False)
+
+
+@pytest.fixture(scope="session")
+def redis_binary() -> str:
+    from tests.redis_server import redis_server_binary
+
+    return redis_server_binary()
+
+
+@pytest.fixture(scope="session")
+def redis_server(redis_binary: str) -> Iterator[RedisServer]:
+    """One redis-server for the session; tests keep apart by key namespace."""
+    from tests.redis_server import RedisServer
+
+    server = RedisServer(redis_binary)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def own_redis(redis_binary: str) -> Iterator[RedisServer]:
+    """A redis-server of the test's own, which it may stop and start again."""
+    from tests.redis_server import RedisServer
+
+    server = RedisServer(redis_binary)
+    server.start()
+    yield server
+    server.stop()

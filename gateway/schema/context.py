@@ -11,6 +11,7 @@ from strawberry.types import Info
 from gateway.service import ContactService
 from providers.model import ProviderName
 from providers.resilience import CallGuard
+from providers.resilience.fleet import Fleet
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +20,7 @@ class GatewayContext:
     region: str
     sandbox: bool
     guards: Mapping[ProviderName, CallGuard] = field(default_factory=dict)
+    fleet: Fleet = field(default_factory=Fleet)
 
 
 def gateway_context(info: Info[Any, Any]) -> GatewayContext:

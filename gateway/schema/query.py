@@ -25,6 +25,12 @@ class ProviderHealth:
     rate_limit: str | None = strawberry.field(
         description="The request budget the gateway paces to, e.g. 500/minute."
     )
+    shared: bool = strawberry.field(
+        description=(
+            "The budget and circuit are shared with every gateway process through Redis right"
+            " now; false without Redis, or while it is unreachable (local fair share)."
+        )
+    )
 
 
 @strawberry.type(description="One provider as this gateway sees it.")
@@ -42,18 +48,20 @@ class Query:
     )
     def providers(self, info: Info[Any, Any]) -> list[ProviderStatus]:
         context = gateway_context(info)
+        link = context.fleet.link
+        shared = link is not None and not link.stats.down
         return [
             ProviderStatus(
                 provider=Provider[name.name],
                 configured=name in context.service.adapters,
                 sandbox=context.sandbox and name in context.service.adapters,
-                health=_health(context.guards[name]) if name in context.guards else None,
+                health=_health(context.guards[name], shared) if name in context.guards else None,
             )
             for name in ProviderName
         ]
 
 
-def _health(guard: CallGuard) -> ProviderHealth:
+def _health(guard: CallGuard, shared: bool) -> ProviderHealth:
     snapshot = guard.breaker.snapshot()
     rate = getattr(guard.pacer, "rate", None)
     return ProviderHealth(
@@ -61,4 +69,5 @@ def _health(guard: CallGuard) -> ProviderHealth:
         consecutive_failures=snapshot.consecutive_failures,
         retry_after_seconds=snapshot.retry_after,
         rate_limit=str(rate) if rate is not None else None,
+        shared=shared,
     )

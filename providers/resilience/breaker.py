@@ -76,6 +76,18 @@ class LocalCircuitBreaker:
             self._opened_at = self._clock()
         self._probing = False
 
+    def trip(self, retry_after: float, failures: int) -> None:
+        """Open now for `retry_after` seconds on another process' evidence (see RedisBreaker)."""
+        until = self._clock() + retry_after
+        if self._opened_at is None or self._opened_at + self.reset_seconds < until:
+            self._opened_at = until - self.reset_seconds
+        self._failures = max(self._failures, failures)
+
+    def forget_failures(self, down_to: int) -> None:
+        """Another process' success broke the run of failures this one counted."""
+        if self._opened_at is None:
+            self._failures = min(self._failures, down_to)
+
     def snapshot(self) -> CircuitSnapshot:
         if self._opened_at is None:
             return CircuitSnapshot(CircuitState.CLOSED, self._failures, None)

@@ -1,0 +1,252 @@
+"""Shared pacing, circuits and caches against a real redis-server, several "processes" in one
+test (each its own RedisLink, as each worker has), and what happens when Redis goes away."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+from pydantic import SecretStr
+
+from providers.cache import MemoryCache, RedisCache
+from providers.model import ProviderName
+from providers.resilience.breaker import CircuitOpen, CircuitState
+from providers.resilience.fleet import Fleet, metric_families, readiness
+from providers.resilience.pacing import PacingExceeded, Rate
+from providers.resilience.redis_breaker import RedisCircuitBreaker
+from providers.resilience.redis_link import RedisLink, account_id
+from providers.resilience.redis_pacer import RedisPacer, fair_share
+from providers.trackly import TracklySettings
+from tests.redis_server import RedisServer, free_port
+
+CL = ProviderName.TRACKLY
+SECRET_KEY = "trk_" + "9f8e" * 8
+
+
+class ManualClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class RecordedSleep:
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
+LinkFactory = Callable[..., RedisLink]
+
+
+@pytest.fixture
+async def links(redis_server: RedisServer) -> AsyncIterator[LinkFactory]:
+    namespace = f"t{uuid.uuid4().hex[:8]}"
+    made: list[RedisLink] = []
+
+    def make(url: str = redis_server.url, **kwargs: object) -> RedisLink:
+        link = RedisLink.from_url(url, namespace=namespace, **kwargs)  # type: ignore[arg-type]
+        made.append(link)
+        return link
+
+    yield make
+    for link in made:
+        await link.aclose()
+
+
+async def test_two_processes_share_one_budget(links: LinkFactory) -> None:
+    rate = Rate(5, 1.0)
+    one = RedisPacer(links(), CL, "acct", rate, processes=2, sleep=RecordedSleep())
+    two = RedisPacer(links(), CL, "acct", rate, processes=2, sleep=RecordedSleep())
+    for pacer in (one, two, one, two, one):
+        assert await pacer.acquire(max_wait=0) == 0
+    # The five slots are spent between them: neither may send now...
+    for pacer in (one, two):
+        with pytest.raises(PacingExceeded) as refused:
+            await pacer.acquire(max_wait=0)
+        assert 0 < refused.value.wait <= 1.02
+    # ...and a caller that can wait is handed a reserved slot about one window later.
+    sleep = RecordedSleep()
+    patient = RedisPacer(links(), CL, "acct", rate, sleep=sleep)
+    waited = await patient.acquire(max_wait=5)
+    assert 0 < waited <= 1.02
+    assert sleep.waits == [waited]
+    assert one.link.stats.redis_errors == 0
+
+
+async def test_accounts_do_not_share_a_budget(links: LinkFactory) -> None:
+    rate = Rate(1, 1.0)
+    first = RedisPacer(links(), CL, "account-a", rate, sleep=RecordedSleep())
+    second = RedisPacer(links(), CL, "account-b", rate, sleep=RecordedSleep())
+    assert await first.acquire(max_wait=0) == 0
+    assert await second.acquire(max_wait=0) == 0
+    with pytest.raises(PacingExceeded):
+        await first.acquire(max_wait=0)
+
+
+def test_fair_share_never_exceeds_the_limit_and_never_reaches_zero() -> None:
+    assert fair_share(Rate(100, 1.0), 4) == Rate(25, 1.0)
+    assert fair_share(Rate(100, 1.0), 3) == Rate(33, 1.0)
+    assert fair_share(Rate(2, 60.0), 8) == Rate(1, 60.0)
+
+
+async def test_redis_down_paces_on_the_local_fair_share_and_says_so(
+    links: LinkFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    link = links(f"redis://127.0.0.1:{free_port()}/0", timeout=0.2)
+    pacer = RedisPacer(link, CL, "acct", Rate(10, 1.0), processes=4, sleep=RecordedSleep())
+    with caplog.at_level(logging.WARNING, logger="gateway.fleet"):
+        granted = 0
+        with pytest.raises(PacingExceeded):
+            for _ in range(11):
+                await pacer.acquire(max_wait=0)
+                granted += 1
+    assert granted == 2  # 10 // 4: the fleet of four stays under the account's limit
+    assert link.stats.down and link.stats.outages == 1
+    assert link.stats.redis_errors == 1  # one failure, then the cool-down spares Redis
+    assert link.stats.local_grants[CL] == 3  # two granted, the third refused
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "local share" in warnings[0].getMessage()
+
+
+async def test_shared_pacing_resumes_when_redis_is_back(
+    own_redis: RedisServer, links: LinkFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = ManualClock()
+    link = links(own_redis.url, retry_seconds=2.0, clock=clock)
+    pacer = RedisPacer(link, CL, "acct", Rate(100, 1.0), processes=2, sleep=RecordedSleep())
+    await pacer.acquire()
+    assert await link.client.llen(pacer.key) == 1
+
+    own_redis.stop()
+    await pacer.acquire()  # goes on, locally
+    assert link.stats.down
+    own_redis.start()
+    await pacer.acquire()  # still cooling down: local, Redis is not asked
+    assert link.stats.redis_errors == 1 and link.stats.local_grants[CL] == 2
+
+    clock.now += 2.0
+    with caplog.at_level(logging.INFO, logger="gateway.fleet"):
+        await pacer.acquire()
+    assert not link.stats.down
+    assert await link.client.llen(pacer.key) == 1  # a fresh Redis: the shared list again
+    assert any("answers again" in r.getMessage() for r in caplog.records)
+
+
+async def test_one_process_opens_the_circuit_for_all(links: LinkFactory) -> None:
+    one = RedisCircuitBreaker(links(), CL, "acct", threshold=3, reset_seconds=30)
+    two = RedisCircuitBreaker(links(), CL, "acct", threshold=3, reset_seconds=30)
+    one.record_failure()
+    two.record_failure()  # evidence from both counts together
+    await one.flush()
+    await two.flush()
+    one.record_failure()
+    await one.flush()
+    assert one.snapshot().state is CircuitState.OPEN
+
+    three = RedisCircuitBreaker(links(), CL, "acct", threshold=3, reset_seconds=30)
+    assert three.snapshot().state is CircuitState.CLOSED
+    await three.sync()
+    snapshot = three.snapshot()
+    assert snapshot.state is CircuitState.OPEN
+    assert snapshot.consecutive_failures == 3
+    assert snapshot.retry_after is not None and 25 < snapshot.retry_after <= 30
+    with pytest.raises(CircuitOpen):
+        three.before_call()
+
+
+async def test_a_success_clears_the_shared_evidence(links: LinkFactory) -> None:
+    one = RedisCircuitBreaker(links(), CL, "acct", threshold=2, reset_seconds=30)
+    two = RedisCircuitBreaker(links(), CL, "acct", threshold=2, reset_seconds=30)
+    one.record_failure()
+    await one.flush()
+    await two.sync()
+    two.record_success()  # the provider answered: consecutive failures start again
+    await two.flush()
+    await one.sync()
+    one.record_failure()
+    await one.flush()
+    await two.sync()
+    assert one.snapshot().state is CircuitState.CLOSED
+    assert two.snapshot().state is CircuitState.CLOSED
+
+
+async def test_breaker_without_redis_decides_locally(links: LinkFactory) -> None:
+    link = links(f"redis://127.0.0.1:{free_port()}/0", timeout=0.2)
+    breaker = RedisCircuitBreaker(link, CL, "acct", threshold=2, reset_seconds=30)
+    breaker.record_failure()
+    await breaker.flush()
+    breaker.record_failure()  # Redis is cooling down: no write is even tried
+    await breaker.flush()
+    await breaker.sync()
+    assert breaker.snapshot().state is CircuitState.OPEN
+    assert link.stats.redis_errors == 1
+
+
+async def test_caches_are_shared_with_their_ttl(links: LinkFactory) -> None:
+    one = RedisCache(links(), CL, "acct")
+    two = RedisCache(links(), CL, "acct")
+    await one.set("fields", '{"plan": 7}', ttl=60)
+    assert await two.get("fields") == '{"plan": 7}'
+    ttl_ms = await one.link.client.pttl(one.prefix + "fields")
+    assert 0 < ttl_ms <= 60_000
+    await two.delete("fields")
+    assert await one.get("fields") is None
+
+
+async def test_cache_falls_back_to_memory_while_redis_is_down(links: LinkFactory) -> None:
+    cache = RedisCache(links(f"redis://127.0.0.1:{free_port()}/0", timeout=0.2), CL, "acct")
+    await cache.set("tags", "[1, 2]", ttl=60)
+    assert await cache.get("tags") == "[1, 2]"
+    assert cache.link.stats.down
+
+
+async def test_memory_cache_expires_entries() -> None:
+    clock = ManualClock()
+    cache = MemoryCache(clock=clock)
+    await cache.set("tags", "x", ttl=10)
+    clock.now += 9.9
+    assert await cache.get("tags") == "x"
+    clock.now += 0.2
+    assert await cache.get("tags") is None
+
+
+async def test_keys_are_namespaced_and_carry_no_secrets(links: LinkFactory) -> None:
+    settings = TracklySettings(
+        base_url="https://trackly.test/api",
+        api_key=SecretStr(SECRET_KEY),
+        default_list_number="+18005551234",
+    )
+    fleet = Fleet.shared(links(), processes=2)
+    guard = fleet.guard(CL, settings.model_copy(update={"rate_limit": "10/second"}))
+    await guard.pacer.acquire()
+    guard.breaker.record_failure()
+    await fleet.cache(CL, settings).set("fields", "{}", ttl=5)
+    await fleet.sync()
+    await fleet.aclose()
+    assert fleet.link is not None
+    inspect = links()
+    keys = [key async for key in inspect.client.scan_iter(match=f"{inspect.namespace}:*")]
+    account = account_id(CL, settings)
+    prefix = f"{inspect.namespace}:trackly:{account}:"
+    assert sorted(keys) == [prefix + "cache:fields", prefix + "circuit:failures", prefix + "pacing"]
+    for key in keys:
+        assert SECRET_KEY not in key and "trackly.test" not in key
+    assert SECRET_KEY not in account
+
+
+async def test_readiness_and_metrics(links: LinkFactory) -> None:
+    assert (await readiness(Fleet())).ok
+    up = Fleet.shared(links())
+    assert (await readiness(up)).ok
+    down = Fleet.shared(links(f"redis://127.0.0.1:{free_port()}/0", timeout=0.2))
+    state = await readiness(down)
+    assert not state.ok and "local" in state.detail
+    values = {family.name: family.samples for family in metric_families(down)}
+    assert values["gateway_redis_fallback"] == (({}, 1),)
+    assert values["gateway_redis_errors_total"] == (({}, 1),)
