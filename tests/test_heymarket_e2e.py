@@ -213,3 +213,20 @@ async def test_check_config_accepts_jwt_or_legacy_and_names_a_half_pair(tmp_path
     bad.write_text('[providers.heymarket]\nsecret_id = "a"\n')
     with pytest.raises(ConfigError, match=r"providers\.heymarket.*secret_key"):
         load_config(bad, environ={})
+
+
+@pytest.mark.looptime
+async def test_a_5000_contact_bulk_at_the_documented_500_a_minute_draws_no_429() -> None:
+    """The documented budget, the default pacing, a simulator that enforces it strictly."""
+    loop = asyncio.get_running_loop()
+    simulator = HeymarketSimulator(rate_limit=500, rate_period=60.0, clock=loop.time)
+    sandbox = Sandbox(heymarket=simulator)
+    contacts = [{"phone": f"+1415{n:07d}"} for n in range(2_000_000, 2_005_000)]
+    async with serve(sandbox.config(), sandbox=sandbox) as gw:
+        data = await gw.data(BULK, {"provider": "HEYMARKET", "contacts": contacts})
+    result = data["bulkUpsertContacts"]
+    assert (result["successCount"], result["errorCount"]) == (5_000, 0), result["errors"][:3]
+    assert result["contactsCreated"] == 5_000
+    assert simulator.rejected_429 == 0
+    # Two requests a contact (lookup, create) plus the field catalogue.
+    assert len(simulator.requests) >= 10_000
