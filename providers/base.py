@@ -74,3 +74,14 @@ class ProviderSpec:
     settings: type[ProviderSettings]
     build: AdapterFactory
     docs_url: str
+
+
+def not_stored(
+    contact: ContactDraft, provider: ProviderName, fields: Sequence[tuple[str, str]]
+) -> list[str]:
+    """One warning per given input (attribute, unified name) the provider has nowhere to keep."""
+    return [
+        f"{name} was not sent: {provider.label} contacts have no {name}"
+        for attr, name in fields
+        if getattr(contact, attr) is not None
+    ]

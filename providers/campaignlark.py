@@ -15,7 +15,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import Field, SecretStr, field_validator
 
-from providers.base import ProviderSpec, Runtime
+from providers.base import ProviderSpec, Runtime, not_stored
 from providers.bulk import merge_into, run_chunks
 from providers.campaignlark_catalogue import Catalogue, FieldInfo
 from providers.campaignlark_contacts import (
@@ -108,11 +108,7 @@ class CampaignLarkAdapter:
         return None
 
     def warnings_for(self, contact: ContactDraft) -> list[str]:
-        notes = [
-            f"{name} was not sent: CampaignLark contacts have no {name}"
-            for attr, name in self._NOT_STORED
-            if getattr(contact, attr) is not None
-        ]
+        notes = not_stored(contact, self.provider, self._NOT_STORED)
         if contact.enroll_in_journeys:
             notes.append("enrollInJourneys was ignored: CampaignLark has no journeys")
         if contact.phone and not self.settings.phone_merge_tag:

@@ -17,7 +17,7 @@ from pydantic import Field, SecretStr, model_validator
 
 from providers import heymarket_bulk
 from providers import heymarket_wire as wire
-from providers.base import ProviderSpec, Runtime
+from providers.base import ProviderSpec, Runtime, not_stored
 from providers.errors import ErrorCode, Failure, ProviderError
 from providers.errortable import ErrorRule, ErrorTable
 from providers.heymarket_auth import JwtMinter, LegacyKey
@@ -198,11 +198,7 @@ class HeymarketAdapter:
         return None
 
     def warnings_for(self, contact: ContactDraft) -> list[str]:
-        notes = [
-            f"{name} was not sent: Heymarket contacts have no {name}"
-            for attr, name in self._NOT_STORED
-            if getattr(contact, attr) is not None
-        ]
+        notes = not_stored(contact, self.provider, self._NOT_STORED)
         if contact.enroll_in_journeys:
             notes.append("enrollInJourneys was ignored: Heymarket has no journeys")
         if contact.status is not None and contact.status not in _STORED_STATUSES:

@@ -14,7 +14,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import SecretStr, field_validator
 
-from providers.base import ProviderSpec, Runtime
+from providers.base import ProviderSpec, Runtime, not_stored
 from providers.bulk import merge_into, run_chunks
 from providers.errors import ErrorCode, Failure, ProviderError
 from providers.errortable import ErrorRule, ErrorTable
@@ -125,11 +125,7 @@ class TracklyAdapter:
         return None
 
     def warnings_for(self, contact: ContactDraft) -> list[str]:
-        return [
-            f"{name} was not sent: Trackly contacts have no {name}"
-            for attr, name in self._NOT_STORED
-            if getattr(contact, attr) is not None
-        ]
+        return not_stored(contact, self.provider, self._NOT_STORED)
 
     # -- upsert -----------------------------------------------------------------------------
 
