@@ -37,6 +37,53 @@ class ErrorCase:
         return httpx.Response(self.status, json=self.body, headers=self.headers)
 
 
+# Answers no provider documents, read the same way whatever the provider: never a crash.
+UNREADABLE_ANSWERS = [
+    ErrorCase(
+        id="502-html",
+        status=502,
+        raw=b"<html>502 Bad Gateway</html>",
+        code="PROVIDER_ERROR",
+        member="ProviderUnavailableError",
+        provider_code="<html>502 Bad Gateway</html>",
+        retryable=True,
+    ),
+    ErrorCase(
+        id="503-empty",
+        status=503,
+        raw=b"",
+        code="PROVIDER_ERROR",
+        member="ProviderUnavailableError",
+        provider_code="HTTP 503",
+        retryable=True,
+    ),
+    ErrorCase(
+        id="401-non-json",
+        status=401,
+        raw=b"Unauthorized",
+        code="UNAUTHORIZED",
+        member="AuthenticationError",
+        provider_code="Unauthorized",
+    ),
+    ErrorCase(
+        id="200-not-json",
+        status=200,
+        raw=b"OK!",
+        code="PROVIDER_ERROR",
+        member="ProviderUnavailableError",
+        provider_code="OK!",
+        retryable=True,
+    ),
+]
+
+# A request that never got an answer; the member is ProviderUnavailableError, retryable.
+TRANSPORT_FAILURES = [
+    (httpx.ConnectError("refused"), "UNAVAILABLE"),
+    (httpx.ReadTimeout("slow"), "TIMEOUT"),
+    (httpx.RemoteProtocolError("dropped"), "UNAVAILABLE"),
+]
+
+
 def assert_covers_table(table: ErrorTable, cases: Iterable[ErrorCase], key_of: Any) -> None:
     """Every rule of `table` is the one some case lands on."""
     hit: set[ErrorRule] = set()

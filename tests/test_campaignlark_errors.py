@@ -12,7 +12,7 @@ import pytest
 
 from providers.campaignlark_errors import ERROR_TABLE, read_error
 from providers.model import ProviderName
-from tests.battery import ErrorCase, assert_covers_table, assert_error, ids
+from tests.battery import TRANSPORT_FAILURES, ErrorCase, assert_covers_table, assert_error, ids
 from tests.campaignlark_support import CONTACT_ID, FakeLark, lark_config
 from tests.support import BULK, UPDATE, UPSERT, answer, serve
 
@@ -316,14 +316,7 @@ async def test_bulk_whose_catalogue_cannot_be_read_fails_each_contact_not_the_co
     assert {e["error"]["code"] for e in result["errors"]} == {"PROVIDER_ERROR"}
 
 
-@pytest.mark.parametrize(
-    ("exception", "code"),
-    [
-        (httpx.ConnectError("refused"), "UNAVAILABLE"),
-        (httpx.ReadTimeout("slow"), "TIMEOUT"),
-        (httpx.RemoteProtocolError("dropped"), "UNAVAILABLE"),
-    ],
-)
+@pytest.mark.parametrize(("exception", "code"), TRANSPORT_FAILURES)
 async def test_transport_failures_are_typed_and_retryable(exception: Exception, code: str) -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         raise exception

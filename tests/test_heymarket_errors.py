@@ -7,7 +7,7 @@ import pytest
 
 from providers.heymarket import ERROR_TABLE, read_error
 from providers.model import ProviderName
-from tests.battery import ErrorCase, assert_covers_table, assert_error, ids
+from tests.battery import UNREADABLE_ANSWERS, ErrorCase, assert_covers_table, assert_error, ids
 from tests.heymarket_support import heymarket_config, upsert_vars
 from tests.support import BULK, UPDATE, UPSERT, answer, serve
 
@@ -131,41 +131,7 @@ SINGLE = [
     ans("503-unavailable", 503, {"error": "maintenance"}, "PROVIDER_ERROR", DOWN, "maintenance"),
     ans("504-gateway-timeout", 504, {"error": "timeout"}, "PROVIDER_ERROR", DOWN, "timeout"),
     ans("400-json-not-object", 400, "just a string", "INVALID_REQUEST", V, '"just a string"'),
-    ErrorCase(
-        id="502-html",
-        status=502,
-        raw=b"<html>502 Bad Gateway</html>",
-        code="PROVIDER_ERROR",
-        member=DOWN,
-        provider_code="<html>502 Bad Gateway</html>",
-        retryable=True,
-    ),
-    ErrorCase(
-        id="503-empty",
-        status=503,
-        raw=b"",
-        code="PROVIDER_ERROR",
-        member=DOWN,
-        provider_code="HTTP 503",
-        retryable=True,
-    ),
-    ErrorCase(
-        id="401-non-json",
-        status=401,
-        raw=b"Unauthorized",
-        code="UNAUTHORIZED",
-        member=AUTH,
-        provider_code="Unauthorized",
-    ),
-    ErrorCase(
-        id="200-not-json",
-        status=200,
-        raw=b"OK!",
-        code="PROVIDER_ERROR",
-        member=DOWN,
-        provider_code="OK!",
-        retryable=True,
-    ),
+    *UNREADABLE_ANSWERS,
     ErrorCase(
         id="200-json-without-a-contact",
         status=200,

@@ -9,7 +9,14 @@ import pytest
 
 from providers.model import ProviderName
 from providers.trackly import ERROR_TABLE, read_error
-from tests.battery import ErrorCase, assert_covers_table, assert_error, ids
+from tests.battery import (
+    TRANSPORT_FAILURES,
+    UNREADABLE_ANSWERS,
+    ErrorCase,
+    assert_covers_table,
+    assert_error,
+    ids,
+)
 from tests.support import BULK, UPDATE, UPSERT, answer, serve, trackly_config
 
 V, NF, AUTH, CONF = "ValidationError", "NotFoundError", "AuthenticationError", "ConfigurationError"
@@ -83,41 +90,7 @@ SINGLE = [
         retryable=True,
         retry_after=7.0,
     ),
-    ErrorCase(
-        id="502-html",
-        status=502,
-        raw=b"<html>502 Bad Gateway</html>",
-        code="PROVIDER_ERROR",
-        member=DOWN,
-        provider_code="<html>502 Bad Gateway</html>",
-        retryable=True,
-    ),
-    ErrorCase(
-        id="503-empty",
-        status=503,
-        raw=b"",
-        code="PROVIDER_ERROR",
-        member=DOWN,
-        provider_code="HTTP 503",
-        retryable=True,
-    ),
-    ErrorCase(
-        id="401-non-json",
-        status=401,
-        raw=b"Unauthorized",
-        code="UNAUTHORIZED",
-        member=AUTH,
-        provider_code="Unauthorized",
-    ),
-    ErrorCase(
-        id="200-not-json",
-        status=200,
-        raw=b"OK!",
-        code="PROVIDER_ERROR",
-        member=DOWN,
-        provider_code="OK!",
-        retryable=True,
-    ),
+    *UNREADABLE_ANSWERS,
     ErrorCase(
         id="200-json-array",
         status=200,
@@ -252,14 +225,7 @@ async def test_bulk_chunk_that_fails_with_5xx_is_one_error_per_contact() -> None
     assert {e["error"]["code"] for e in result["errors"]} == {"PROVIDER_ERROR"}
 
 
-@pytest.mark.parametrize(
-    ("exception", "code"),
-    [
-        (httpx.ConnectError("refused"), "UNAVAILABLE"),
-        (httpx.ReadTimeout("slow"), "TIMEOUT"),
-        (httpx.RemoteProtocolError("dropped"), "UNAVAILABLE"),
-    ],
-)
+@pytest.mark.parametrize(("exception", "code"), TRANSPORT_FAILURES)
 async def test_transport_failures_are_typed_and_retryable(exception: Exception, code: str) -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         raise exception
