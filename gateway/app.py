@@ -18,12 +18,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
 from gateway.access_log import AccessLog
 from gateway.config import Config
 from gateway.cors import add_cors
+from gateway.fast_path import FastPath
 from gateway.fleet import build_fleet, fleet_metrics_text, redis_readiness
 from gateway.http_guards import AuthGuard, BodyLimit, error_response
 from gateway.metrics import CONTENT_TYPE_LATEST, GatewayMetrics
@@ -32,6 +33,7 @@ from gateway.provider_calls import ObservedTransport
 from gateway.sandbox import Sandbox
 from gateway.schema import build_schema
 from gateway.schema.context import GatewayContext
+from gateway.schema.fast_plan import PlanBook
 from gateway.schema.limits import QueryLimits
 from gateway.schema.observed import OperationName
 from gateway.service import ContactService
@@ -56,11 +58,13 @@ class GraphQLApp(GraphQL[dict[str, Any], None]):
         state: dict[str, GatewayContext],
         schema: strawberry.Schema,
         metrics: GatewayMetrics,
+        fast: FastPath | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(schema, **kwargs)
         self._state = state
         self._metrics = metrics
+        self._fast = fast
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -68,6 +72,17 @@ class GraphQLApp(GraphQL[dict[str, Any], None]):
                 scope, receive, send
             )
             return
+        if self._fast is not None and self._fast.wanted(scope):
+            body = await _read_body(receive)
+            if body is None:  # the client left before sending its request
+                return
+            request = Request(scope=scope, receive=_replay(body, receive))
+            context = await self.get_context(request, None)
+            answer = await self._fast.answer(body, context)
+            if answer is not None:
+                await Response(answer, media_type="application/json")(scope, receive, send)
+                return
+            receive = _replay(body, receive)
         try:
             response = await self.run(Request(scope=scope, receive=receive))
         except HTTPException as exc:
@@ -124,7 +139,12 @@ def create_app(
         max_fields=settings.max_fields,
         introspection=settings.introspection,
     )
-    schema = build_schema(limits, extensions=[OperationName, lambda: OperationSpan(tracer)])
+    plans = PlanBook()
+    schema = build_schema(
+        limits, extensions=[OperationName, lambda: OperationSpan(tracer), plans.recorder]
+    )
+    plans.schema = schema
+    fast = FastPath(plans, tracer) if settings.fast_path else None
 
     def observed_transport(name: ProviderName) -> TransportWrapper:
         return lambda inner: ObservedTransport(inner, name, metrics, tracer)
@@ -204,7 +224,7 @@ def create_app(
         # strawberry's own GraphiQL page loads scripts from a CDN; ours is served from here.
         Route(
             "/graphql",
-            PlaygroundOrGraphQL(GraphQLApp(state, schema, metrics, graphql_ide=None), config),
+            PlaygroundOrGraphQL(GraphQLApp(state, schema, metrics, fast, graphql_ide=None), config),
             methods=["GET", "POST"],
         ),
         Mount(ASSETS_URL, assets_app()),
@@ -227,6 +247,31 @@ def create_app(
     add_cors(app, settings.cors)
     app.add_middleware(AccessLog, metrics=metrics)  # outermost: every request gets an id
     return app
+
+
+async def _read_body(receive: Receive) -> bytes | None:
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """`receive` again, with the body already read handed out first."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

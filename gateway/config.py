@@ -98,6 +98,8 @@ class GatewaySettings(BaseModel):
     max_tokens: int = Field(default=500_000, ge=100, le=10_000_000)
     max_batch: int = Field(default=5, ge=1, le=100)
     max_fields: int = Field(default=150, ge=10, le=100_000)
+    # Documents seen before skip strawberry's generic executor (gateway/schema/fast_plan.py).
+    fast_path: bool = True
     # What the gateway tells an operator.
     log_format: Literal["json", "text"] = "json"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

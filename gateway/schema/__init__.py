@@ -14,18 +14,13 @@ from strawberry.utils.logging import StrawberryLogger
 
 from gateway.schema.errors import ALL_MEMBERS
 from gateway.schema.limits import QueryLimits
+from gateway.schema.masking import is_unexpected
 from gateway.schema.mutations import Mutation
 from gateway.schema.query import Query
 from gateway.schema.scalars import SCALAR_MAP
 
 CACHE_SIZE = 512
 log = logging.getLogger("gateway.graphql")
-
-
-def _is_unexpected(error: GraphQLError) -> bool:
-    """Mask bugs (an exception under a resolver); keep GraphQL's own errors readable."""
-    original = error.original_error
-    return original is not None and not isinstance(original, GraphQLError)
 
 
 class GatewaySchema(strawberry.Schema):
@@ -39,7 +34,7 @@ class GatewaySchema(strawberry.Schema):
                 # strawberry strips them from "Cannot query field" only; arguments, enum
                 # values, input fields and type names make suggestions too.
                 error.message = error.message.split(" Did you mean", 1)[0]
-            if _is_unexpected(error):  # a bug: strawberry's own record, traceback included
+            if is_unexpected(error):  # a bug: strawberry's own record, traceback included
                 StrawberryLogger.error(error, execution_context)
             else:  # the client's mistake: worth a line, not an ERROR with a stack
                 log.info("GraphQL request refused: %s", error.message)
@@ -60,7 +55,7 @@ def build_schema(
             *limits.extensions(),
             lambda: ParserCache(maxsize=CACHE_SIZE),
             limits.validation(CACHE_SIZE),
-            lambda: MaskErrors(should_mask_error=_is_unexpected),
+            lambda: MaskErrors(should_mask_error=is_unexpected),
         ],
         config=StrawberryConfig(
             scalar_map=SCALAR_MAP,

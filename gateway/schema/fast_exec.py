@@ -1,0 +1,167 @@
+"""Running a compiled plan: what strawberry's view and executor do for a planned document.
+
+The same steps, in the same order, with the same libraries where they decide anything a client
+can see: graphql-core coerces the variables and the arguments, strawberry converts them into the
+input classes and runs the field's extensions and resolver, the type's own `serialize` turns
+each leaf into JSON. What is left out is generic machinery the plan already settled (which
+operation, which fields, which resolvers). Anything unusual before the resolver runs (bad
+variables, an argument graphql-core refuses) returns None, and the caller hands the request to
+strawberry untouched: its answers to bad input stay the reference.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import partial, reduce
+from typing import Any
+
+from graphql import GraphQLError, get_argument_values, get_variable_values, located_error
+from graphql.pyutils import Path
+from strawberry.extensions.field_extension import build_field_extension_resolvers
+from strawberry.schema.schema_converter import get_arguments
+from strawberry.types import Info
+from strawberry.types.field import StrawberryField
+from strawberry.utils.await_maybe import await_maybe
+
+from gateway.schema.fast_plan import Plan
+from gateway.schema.masking import is_unexpected
+
+log = logging.getLogger("gateway.graphql")
+
+UNEXPECTED = "Unexpected error."
+
+
+@dataclass(slots=True)
+class _RawInfo:
+    """The parts of graphql-core's resolve info that strawberry's Info reads."""
+
+    field_name: str
+    field_nodes: list[Any]
+    return_type: Any
+    parent_type: Any
+    path: Path
+    schema: Any
+    fragments: dict[str, Any]
+    root_value: Any
+    operation: Any
+    variable_values: Any
+    context: Any
+    operation_extensions: dict[str, Any] = field(default_factory=dict)
+
+
+Resolver = Callable[..., Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    plan: Plan
+    info: Info[Any, Any]
+    path: Path
+    args: list[Any]
+    kwargs: dict[str, Any]
+    wants_info: bool
+
+
+class PlanRunner:
+    def __init__(self, schema: Any) -> None:
+        self.schema = schema  # strawberry.Schema
+        self._chains: dict[int, Resolver] = {}
+
+    def prepare(
+        self, plan: Plan, variables: Mapping[str, Any] | None, context: Any
+    ) -> Prepared | None:
+        """Coerce and convert the arguments; None when strawberry must answer instead.
+
+        Nothing has run yet at this point, so declining costs the client nothing.
+        """
+        core = self.schema._schema
+        coerced = get_variable_values(
+            core,
+            plan.variable_definitions,
+            dict(variables or {}),
+            hide_suggestions=self.schema.config.disable_field_suggestions,
+        )
+        if isinstance(coerced, list):  # refused: strawberry words the errors
+            return None
+        try:
+            raw_args = get_argument_values(plan.field_def, plan.field_node, coerced)
+        except GraphQLError:
+            return None
+        path = Path(None, plan.response_key, "Mutation")
+        raw = _RawInfo(
+            field_name=plan.field_name,
+            field_nodes=list(plan.field_nodes),
+            return_type=plan.field_def.type,
+            parent_type=core.mutation_type,
+            path=path,
+            schema=core,
+            fragments={},
+            root_value=None,
+            operation=None,
+            variable_values=coerced,
+            context=context,
+        )
+        info: Info[Any, Any] = Info(_raw_info=raw, _field=plan.strawberry_field)  # type: ignore[arg-type]
+        try:
+            args, kwargs = get_arguments(
+                field=plan.strawberry_field,
+                source=None,
+                info=info,
+                kwargs=raw_args,
+                config=self.schema.config,
+                scalar_registry=self.schema.schema_converter.scalar_registry,
+            )
+        except Exception:  # conversion trouble: the generic path reports it
+            return None
+        wants_info = kwargs.pop("info", None) is not None
+        return Prepared(plan, info, path, args, kwargs, wants_info)
+
+    async def execute(self, prepared: Prepared) -> bytes:
+        """Run the resolver and serialize its answer; a bug becomes strawberry's masked error."""
+        plan = prepared.plan
+        try:
+            call = self._chain(plan)
+            answer = await await_maybe(
+                call(None, prepared.info, prepared.args, prepared.wants_info, **prepared.kwargs)
+            )
+            data: Any = {plan.response_key: plan.serialize(answer)}
+        except Exception as exc:  # a bug: masked, as strawberry masks it
+            error = located_error(exc, list(plan.field_nodes), prepared.path.as_list())
+            self.schema.process_errors([error])
+            if is_unexpected(error):
+                error = GraphQLError(UNEXPECTED, nodes=error.nodes, path=error.path)
+            # Every root mutation field is non-null: its error nulls the whole answer.
+            return _encode({"data": None, "errors": [error.formatted]})
+        return _encode({"data": data})
+
+    def _chain(self, plan: Plan) -> Resolver:
+        """The field's extensions around its resolver, chained as strawberry chains them."""
+        chain = self._chains.get(id(plan.strawberry_field))
+        if chain is None:
+            chain = self._chains[id(plan.strawberry_field)] = _chain_of(plan.strawberry_field)
+        return chain
+
+
+def _chain_of(field_: StrawberryField) -> Resolver:
+    extensions = build_field_extension_resolvers(field_)
+
+    def call(
+        source: Any, info: Info[Any, Any], args: list[Any], wants_info: bool, **kwargs: Any
+    ) -> Any:
+        def resolve(source: Any, info: Info[Any, Any], **kwargs: Any) -> Any:
+            if wants_info:
+                kwargs["info"] = info
+            return field_.get_result(source, info=info, args=args, kwargs=kwargs)
+
+        chained = reduce(lambda inner, outer: partial(outer, inner), extensions, resolve)
+        return chained(source, info, **kwargs)
+
+    return call
+
+
+def _encode(body: object) -> bytes:
+    # Byte for byte what strawberry's view writes (json.dumps with compact separators).
+    return json.dumps(body, separators=(",", ":")).encode()
