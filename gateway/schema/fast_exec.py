@@ -18,7 +18,14 @@ from dataclasses import dataclass, field
 from functools import partial, reduce
 from typing import Any
 
-from graphql import GraphQLError, get_argument_values, get_variable_values, located_error
+from graphql import (
+    GraphQLError,
+    Undefined,
+    get_argument_values,
+    get_variable_values,
+    located_error,
+)
+from graphql.execution.values import VariableValues, VariableValueSource
 from graphql.pyutils import Path
 from strawberry.extensions.field_extension import build_field_extension_resolvers
 from strawberry.schema.schema_converter import get_arguments
@@ -78,14 +85,18 @@ class PlanRunner:
         Nothing has run yet at this point, so declining costs the client nothing.
         """
         core = self.schema._schema
-        coerced = get_variable_values(
-            core,
-            plan.variable_definitions,
-            dict(variables or {}),
-            hide_suggestions=self.schema.config.disable_field_suggestions,
-        )
-        if isinstance(coerced, list):  # refused: strawberry words the errors
-            return None
+        inputs = dict(variables or {})
+        coerced = _coerce_compiled(plan, inputs)
+        if coerced is None:
+            checked = get_variable_values(
+                core,
+                plan.variable_definitions,
+                inputs,
+                hide_suggestions=self.schema.config.disable_field_suggestions,
+            )
+            if isinstance(checked, list):  # refused: strawberry words the errors
+                return None
+            coerced = checked
         try:
             raw_args = get_argument_values(plan.field_def, plan.field_node, coerced)
         except GraphQLError:
@@ -143,6 +154,25 @@ class PlanRunner:
         if chain is None:
             chain = self._chains[id(plan.strawberry_field)] = _chain_of(plan.strawberry_field)
         return chain
+
+
+def _coerce_compiled(plan: Plan, inputs: dict[str, Any]) -> VariableValues | None:
+    """graphql-core's VariableValues from the plan's compiled coercers; None at any doubt
+    (a variable left out, a value they cannot take as it is)."""
+    if plan.variables is None:
+        return None
+    sources: dict[str, VariableValueSource] = {}
+    coerced: dict[str, Any] = {}
+    for name, signature, coerce in plan.variables:
+        given = inputs.get(name, Undefined)
+        if given is Undefined:  # defaults and omissions: graphql-core's rules
+            return None
+        value = coerce(given)
+        if value is Undefined:
+            return None
+        sources[name] = VariableValueSource(signature, given)
+        coerced[name] = value
+    return VariableValues(sources, coerced)
 
 
 def _chain_of(field_: StrawberryField) -> Resolver:

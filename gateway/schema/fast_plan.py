@@ -25,6 +25,7 @@ from graphql import (
     FragmentSpreadNode,
     GraphQLAbstractType,
     GraphQLEnumType,
+    GraphQLError,
     GraphQLField,
     GraphQLList,
     GraphQLNonNull,
@@ -40,9 +41,12 @@ from graphql import (
     is_abstract_type,
     visit,
 )
+from graphql.execution.get_variable_signature import get_variable_signature
 from graphql.language import DirectiveNode, Visitor
 from strawberry.extensions import SchemaExtension
 from strawberry.types.field import StrawberryField
+
+from gateway.schema.fast_coerce import Coercer, NotCompiled, compile_coercer
 
 Serializer = Callable[[Any], Any]
 MAX_PLANS = 512
@@ -66,6 +70,8 @@ class Plan:
     field_nodes: tuple[FieldNode, ...]
     strawberry_field: StrawberryField
     variable_definitions: tuple[Any, ...]
+    # (name, graphql-core's signature, compiled coercer) per variable; None: graphql-core's
+    variables: tuple[tuple[str, Any, Coercer], ...] | None
     serialize: Serializer
 
 
@@ -166,8 +172,24 @@ def compile_plan(schema: Any, document: Any, operation: OperationDefinitionNode)
         field_nodes=tuple(nodes),
         strawberry_field=strawberry_field,
         variable_definitions=tuple(operation.variable_definitions or ()),
+        variables=_variables(core, operation),
         serialize=compiler.compile(field_def.type, nodes),
     )
+
+
+def _variables(
+    schema: GraphQLSchema, operation: OperationDefinitionNode
+) -> tuple[tuple[str, Any, Coercer], ...] | None:
+    compiled = []
+    for definition in operation.variable_definitions or ():
+        signature = get_variable_signature(schema, definition)
+        if isinstance(signature, GraphQLError):
+            return None
+        try:
+            compiled.append((signature.name, signature, compile_coercer(signature.type)))
+        except NotCompiled:
+            return None
+    return tuple(compiled)
 
 
 def _strawberry_field(schema: Any, name: str) -> StrawberryField | None:
