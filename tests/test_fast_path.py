@@ -129,6 +129,13 @@ CASES: list[tuple[str, dict[str, Any] | None, str | None]] = [
                 {"phone": "nope"},
                 {"phone": "4155550151", "customFields": {"bad": {"x": 1}}},
                 {"email": "e@example.com"},
+                {
+                    "phone": "4155550153",
+                    "tags": ["a", "b"],
+                    "status": "UNSUBSCRIBED",
+                    "trackly": {"skipJourneyIfExists": False, "adNetworkId": "n1"},
+                    "heymarket": {"assigneeId": 3},
+                },
             ],
         },
         None,

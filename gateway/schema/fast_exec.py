@@ -27,10 +27,13 @@ from graphql import (
 )
 from graphql.execution.values import VariableValues, VariableValueSource
 from graphql.pyutils import Path
-from strawberry.extensions.field_extension import build_field_extension_resolvers
+from strawberry.extensions.field_extension import FieldExtension, build_field_extension_resolvers
 from strawberry.schema.schema_converter import get_arguments
 from strawberry.types import Info
+from strawberry.types.arguments import InputContext
+from strawberry.types.base import StrawberryList, StrawberryMaybe, StrawberryOptional
 from strawberry.types.field import StrawberryField
+from strawberry.types.unset import UNSET
 from strawberry.utils.await_maybe import await_maybe
 
 from gateway.schema.fast_plan import Plan
@@ -76,6 +79,7 @@ class PlanRunner:
     def __init__(self, schema: Any) -> None:
         self.schema = schema  # strawberry.Schema
         self._chains: dict[int, Resolver] = {}
+        self._lists: dict[int, dict[str, tuple[str, InputBuilder]]] = {}
 
     def prepare(
         self, plan: Plan, variables: Mapping[str, Any] | None, context: Any
@@ -116,17 +120,26 @@ class PlanRunner:
             context=context,
         )
         info: Info[Any, Any] = Info(_raw_info=raw, _field=plan.strawberry_field)  # type: ignore[arg-type]
+        config = self.schema.config
+        registry = self.schema.schema_converter.scalar_registry
+        lists = self._input_lists(plan.strawberry_field)
         try:
+            built = {
+                python_name: _build_list(raw_args.pop(name), name, build, info, config, registry)
+                for name, (python_name, build) in lists.items()
+                if name in raw_args
+            }
             args, kwargs = get_arguments(
                 field=plan.strawberry_field,
                 source=None,
                 info=info,
                 kwargs=raw_args,
-                config=self.schema.config,
-                scalar_registry=self.schema.schema_converter.scalar_registry,
+                config=config,
+                scalar_registry=registry,
             )
         except Exception:  # conversion trouble: the generic path reports it
             return None
+        kwargs.update(built)
         wants_info = kwargs.pop("info", None) is not None
         return Prepared(plan, info, path, args, kwargs, wants_info)
 
@@ -148,12 +161,61 @@ class PlanRunner:
             return _encode({"data": None, "errors": [error.formatted]})
         return _encode({"data": data})
 
+    def _input_lists(self, field_: StrawberryField) -> dict[str, tuple[str, InputBuilder]]:
+        lists = self._lists.get(id(field_))
+        if lists is None:
+            lists = self._lists[id(field_)] = _input_lists(field_, self.schema.config)
+        return lists
+
     def _chain(self, plan: Plan) -> Resolver:
         """The field's extensions around its resolver, chained as strawberry chains them."""
         chain = self._chains.get(id(plan.strawberry_field))
         if chain is None:
             chain = self._chains[id(plan.strawberry_field)] = _chain_of(plan.strawberry_field)
         return chain
+
+
+InputBuilder = Callable[[Any, InputContext], Any]
+
+
+def _input_lists(field_: StrawberryField, config: Any) -> dict[str, tuple[str, InputBuilder]]:
+    """Arguments that are lists of input objects building themselves (`from_input`), by
+    GraphQL name: (python name, builder). A bulk's 10,000 contacts are built here, without
+    strawberry's per-item type dispatch (6 us a contact); everything else is left to it."""
+    if any(type(e).map_arguments is not FieldExtension.map_arguments for e in field_.extensions):
+        return {}  # an extension reshapes the arguments: strawberry's order of things
+    lists: dict[str, tuple[str, InputBuilder]] = {}
+    for argument in field_.arguments:
+        type_ = argument.type
+        if isinstance(type_, StrawberryOptional) and not isinstance(type_, StrawberryMaybe):
+            type_ = type_.of_type
+        if not isinstance(type_, StrawberryList):
+            continue
+        cls = type_.of_type
+        definition = getattr(cls, "__strawberry_definition__", None)
+        if definition is None or not definition.is_input or definition.from_input is None:
+            continue
+        from_input = definition.from_input
+        name = config.name_converter.from_argument(argument)
+        lists[name] = (argument.python_name, partial(from_input, cls))
+    return lists
+
+
+def _build_list(
+    values: Any, name: str, build: InputBuilder, info: Any, config: Any, registry: Any
+) -> Any:
+    """What strawberry's convert_argument makes of a list of such inputs."""
+    if values is None or values is UNSET:
+        return values
+    return [
+        None
+        if value is None
+        else build(
+            value,
+            InputContext(info=info, config=config, scalar_registry=registry, path=(name, index)),
+        )
+        for index, value in enumerate(values)
+    ]
 
 
 def _coerce_compiled(plan: Plan, inputs: dict[str, Any]) -> VariableValues | None:
