@@ -13,6 +13,7 @@ Every server is a child process on 127.0.0.1; every loop is bounded; nothing els
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import statistics
 import tempfile
@@ -42,10 +43,26 @@ def gateway(
 ) -> Iterator[Server]:
     """`provider`: extra TOML lines for Trackly's section (it is the config's last)."""
     config = folder / f"gateway-{sim.port}-{workers}-{len(settings)}.toml"
-    config.write_text(workload.gateway_config(sim.url, **settings) + provider)
+    config.write_text(workload.gateway_config(sim.url, **{**EXTRA, **settings}) + provider)
     args = ("--config", str(config), "--workers", str(workers))
     with started("gateway", "bench.gateway_server", *args) as server:
         yield server
+
+
+# Extra [gateway] keys for every gateway the run starts (`--set fast_path=false`, ...).
+EXTRA: dict[str, object] = {}
+
+
+def parse_settings(pairs: list[str]) -> dict[str, object]:
+    """KEY=VALUE pairs, the value read as JSON when it is JSON (true, 4, "x") else text."""
+    settings: dict[str, object] = {}
+    for pair in pairs:
+        key, _, value = pair.partition("=")
+        try:
+            settings[key] = json.loads(value)
+        except ValueError:
+            settings[key] = value
+    return settings
 
 
 def single_upsert(folder: Path, seconds: float) -> tuple[str, list[str]]:
@@ -253,8 +270,6 @@ def _direct(sim: Server, count: int, repeats: int) -> float:
 
 
 def _json(body: object) -> bytes:
-    import json
-
     return json.dumps(body).encode()
 
 
@@ -264,7 +279,11 @@ def main() -> None:
     parser.add_argument("--bulk-total", type=int, default=100_000)
     parser.add_argument("--only", choices=["1", "2", "3", "4"], help="run one section")
     parser.add_argument("--markdown", help="also write the tables to this file")
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="a [gateway] key"
+    )
     args = parser.parse_args()
+    EXTRA.update(parse_settings(args.set))
     wrk.require_wrk()
     out: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
