@@ -148,6 +148,18 @@ def test_every_regions_example_numbers_agree_in_every_format() -> None:
     assert compared > 1_500
 
 
+def test_the_length_limits_are_phonenumbers_own() -> None:
+    # Private in phonenumbers: a release that moves them must fail here, not drift silently.
+    limits = {
+        name: getattr(phonenumbers.phonenumberutil, name)
+        for name in ("_MIN_LENGTH_FOR_NSN", "_MAX_LENGTH_FOR_NSN")
+    }
+    assert limits == {
+        "_MIN_LENGTH_FOR_NSN": phone_shapes._MIN_NSN,
+        "_MAX_LENGTH_FOR_NSN": phone_shapes._MAX_NSN,
+    }
+
+
 @pytest.mark.parametrize(
     ("raw", "region", "read"),
     [
