@@ -134,6 +134,8 @@ class ContactService:
 
 def _warnings(adapter: ContactAdapter, provider: ProviderName, contact: ContactDraft) -> list[str]:
     notes = adapter.warnings_for(contact)
+    if contact.trackly is None and contact.heymarket is None:
+        return notes
     options = {ProviderName.TRACKLY: contact.trackly, ProviderName.HEYMARKET: contact.heymarket}
     for owner, given in options.items():
         if given is not None and owner is not provider:

@@ -79,6 +79,10 @@ def read_error(body: Any) -> tuple[str | None, str | None]:
     )
 
 
+# Made once: json.dumps with any option builds a new encoder per call (a few us a contact).
+_encode = json.JSONEncoder(separators=(",", ":")).encode
+_NO_OPTIONS = TracklyOptions()
+
 class TracklySettings(ProviderSettings):
     base_url: str = "https://app.tracklysms.com/api"
     api_key: SecretStr
@@ -146,7 +150,7 @@ class TracklyAdapter:
         )
 
     def _contact_body(self, contact: ContactDraft) -> dict[str, Any]:
-        options = contact.trackly or TracklyOptions()
+        options = contact.trackly or _NO_OPTIONS
         body: dict[str, Any] = {
             "phone_number": contact.phone,
             "list_number": contact.list_number or self.settings.default_list_number,
@@ -174,7 +178,7 @@ class TracklyAdapter:
         local = BulkResult()
         encoded: dict[int, bytes] = {}
         for item in items:
-            raw = json.dumps(self._contact_body(item.contact), separators=(",", ":")).encode()
+            raw = _encode(self._contact_body(item.contact)).encode()
             if len(raw) > self.MAX_CONTACT_BYTES:
                 local.fail(
                     item,
