@@ -32,7 +32,7 @@ class _Field:
     type_: Any
 
 
-_plans: dict[tuple[type, int], tuple[tuple[_Field, ...], dict[str, None]]] = {}
+_plans: dict[tuple[type, int], tuple[dict[str, _Field], dict[str, None]]] = {}
 
 
 def fast_input(cls: T) -> T:
@@ -45,12 +45,13 @@ def fast_input(cls: T) -> T:
 def _build(cls: type, value: Mapping[str, Any], context: InputContext) -> Any:
     key = (cls, id(context.config.name_converter))
     plan = _plans.get(key) or _plans.setdefault(key, _plan(cls, context))
-    fields = plan[0]
-    kwargs: dict[str, Any] = dict(plan[1])
-    for field in fields:
-        if field.graphql_name not in value:
+    fields, required = plan
+    kwargs: dict[str, Any] = dict(required)
+    # The given values only (coercion leaves out what the client left out, defaults aside).
+    for graphql_name, item in value.items():
+        field = fields.get(graphql_name)
+        if field is None:
             continue
-        item = value[field.graphql_name]
         if item is None or field.kind == LEAF:
             kwargs[field.python_name] = item
         elif field.kind == LEAF_LIST:
@@ -61,7 +62,7 @@ def _build(cls: type, value: Mapping[str, Any], context: InputContext) -> Any:
     return cls(**kwargs)
 
 
-def _plan(cls: type, context: InputContext) -> tuple[tuple[_Field, ...], dict[str, None]]:
+def _plan(cls: type, context: InputContext) -> tuple[dict[str, _Field], dict[str, None]]:
     definition = get_object_definition(cls, strict=True)
     fields: list[_Field] = []
     # Like strawberry: a field without a default is None unless the value carries it.
@@ -79,7 +80,7 @@ def _plan(cls: type, context: InputContext) -> tuple[tuple[_Field, ...], dict[st
             kind = NESTED
         name = context.config.name_converter.from_field(field)
         fields.append(_Field(name, field.python_name, kind, type_))
-    return tuple(fields), required
+    return {field.graphql_name: field for field in fields}, required
 
 
 def _unwrap(type_: Any) -> Any:
