@@ -250,3 +250,16 @@ def _book(app: Any) -> Any:
         if getattr(route, "path", None) == "/graphql":
             return route.endpoint.graphql._fast.book
     raise AssertionError("no /graphql route")
+
+
+async def test_the_access_log_names_the_operation_either_way(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    variables = {"provider": "TRACKLY", "contact": {"phone": "4155552688"}}
+    async with gateways() as (_, fast):
+        with caplog.at_level("INFO", logger="gateway.access"):
+            for _ in range(2):  # strawberry's path, then the plan's
+                await _post(fast, UPSERT_FULL, variables, None)
+    lines = [r for r in caplog.records if r.name == "gateway.access"]
+    assert [getattr(r, "operation", None) for r in lines] == ["Full", "Full"]
+    assert [getattr(r, "outcome", None) for r in lines] == ["OK", "OK"]
