@@ -42,15 +42,16 @@ def custom_fields(value: Any, field: str = "customFields") -> dict[str, FieldVal
     if len(value) > MAX_FIELDS:
         raise _bad_fields(f"{field} has {len(value)} keys; at most {MAX_FIELDS}", field)
     for key, item in value.items():
-        where = f"{field}.{key}"
         if not isinstance(key, str) or not key.strip() or len(key) > MAX_FIELD_KEY:
             raise _bad_fields(f"{field} has an empty or over-long key", field)
         if isinstance(item, bool | int | str):
             if isinstance(item, str) and len(item) > MAX_TEXT:
+                where = f"{field}.{key}"
                 raise _bad_fields(f"{where} is longer than {MAX_TEXT} characters", where)
             continue
         if isinstance(item, float) and math.isfinite(item):
             continue
+        where = f"{field}.{key}"
         kind = _KIND_NAMES.get(type(item), "null")
         raise _bad_fields(
             f"{where} is {kind}; custom field values must be a string, number or boolean", where

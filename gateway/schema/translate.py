@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 from strawberry import UNSET
 
 from gateway import validation as check
+from gateway.schema.enums import FieldUpdateMode
 from gateway.schema.inputs import ContactInput, ContactRefInput
 from providers.model import (
     ContactDraft,
@@ -52,7 +53,12 @@ def to_ref(ref: ContactRefInput, region: str) -> ContactRef:
 
 
 def to_mode(mode: Any) -> FieldMode:
-    return FieldMode[mode.name] if mode is not None else FieldMode.MERGE
+    if mode is None:
+        return FieldMode.MERGE
+    return _MODES.get(mode) or FieldMode[mode.name]
+
+
+_MODES = {mode: FieldMode[mode.name] for mode in FieldUpdateMode}
 
 
 def _trackly(options: Any, region: str) -> TracklyOptions:
