@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from providers.base import ContactAdapter
+from providers.bulk import merge_into
 from providers.errors import ErrorCode, Failure, ProviderError
 from providers.http import within_deadline
 from providers.model import (
@@ -101,13 +103,65 @@ class ContactService:
     async def bulk_upsert(
         self, provider: ProviderName, items: Sequence[ContactDraft | Failure]
     ) -> BulkOutcome:
-        """Upsert `items` (a Failure stands where the gateway already refused that contact)."""
+        """Upsert `items` (a Failure stands where the gateway already refused that contact).
+
+        `items` may compute each draft when read (the schema's lazy list does). An adapter
+        with a `bulk_window` gets the contacts a window at a time, and the next window is
+        read and checked while the previous one is on the wire: a large bulk's CPU and the
+        provider's time overlap instead of adding up. One window is in flight at a time, so
+        the adapter's own bulk concurrency still bounds the calls.
+        """
         self.check_bulk_size(provider, len(items))
         adapter = self.adapter(provider)
-        refused = BulkResult()
-        accepted: list[IndexedContact] = []
+        window = getattr(adapter, "bulk_window", None) or len(items)
+        total = BulkResult()
         notes: Counter[str] = Counter()
-        for index, item in enumerate(items):
+        flight = _Flight(adapter)
+        try:
+            for start in range(0, len(items), window):
+                accepted = await self._accept(
+                    adapter,
+                    provider,
+                    items,
+                    range(start, min(start + window, len(items))),
+                    total,
+                    notes,
+                    yielding=flight.busy,
+                )
+                await flight.land(total)
+                flight.launch(accepted)
+            await flight.land(total)
+        finally:
+            flight.abandon()
+        flight.raise_if_all_failed()
+        warnings = list(total.warnings)
+        warnings += [note if n == 1 else f"{note} ({n} contacts)" for note, n in notes.items()]
+        return BulkOutcome(
+            total=len(items),
+            errors=[total.errors[i] for i in sorted(total.errors)],
+            contacts_created=total.contacts_created,
+            list_contacts_created=total.list_contacts_created,
+            journeys_enrolled=total.journeys_enrolled,
+            warnings=warnings,
+        )
+
+    @staticmethod
+    async def _accept(
+        adapter: ContactAdapter,
+        provider: ProviderName,
+        items: Sequence[ContactDraft | Failure],
+        indexes: range,
+        refused: BulkResult,
+        notes: Counter[str],
+        *,
+        yielding: bool,
+    ) -> list[IndexedContact]:
+        """The window's contacts the adapter accepts; the others recorded as refused."""
+        accepted: list[IndexedContact] = []
+        for index in indexes:
+            if yielding and index % _YIELD_EVERY == 0:
+                await asyncio.sleep(0)  # let the window in flight read its answers
+            item = items[index]
             if isinstance(item, Failure):
                 refused.fail(IndexedContact(index, ContactDraft()), item)
                 continue
@@ -118,18 +172,52 @@ class ContactService:
                 continue
             accepted.append(entry)
             notes.update(_warnings(adapter, provider, item))
-        result = await adapter.bulk_upsert(accepted) if accepted else BulkResult()
-        errors = {**refused.errors, **result.errors}
-        warnings = list(result.warnings)
-        warnings += [note if n == 1 else f"{note} ({n} contacts)" for note, n in notes.items()]
-        return BulkOutcome(
-            total=len(items),
-            errors=[errors[i] for i in sorted(errors)],
-            contacts_created=result.contacts_created,
-            list_contacts_created=result.list_contacts_created,
-            journeys_enrolled=result.journeys_enrolled,
-            warnings=warnings,
-        )
+        return accepted
+
+
+# While a window is on the wire, reading the next one pauses this often for the event loop.
+_YIELD_EVERY = 200
+
+
+class _Flight:
+    """The window on the wire, and how the windows sent so far ended."""
+
+    def __init__(self, adapter: ContactAdapter) -> None:
+        self.adapter = adapter
+        self.task: asyncio.Task[BulkResult] | None = None
+        self.items: list[IndexedContact] = []
+        self.sent = 0
+        self.raised: list[ProviderError] = []
+
+    @property
+    def busy(self) -> bool:
+        return self.task is not None
+
+    def launch(self, items: list[IndexedContact]) -> None:
+        if items:
+            self.items, self.sent = items, self.sent + 1
+            self.task = asyncio.ensure_future(self.adapter.bulk_upsert(items))
+
+    async def land(self, total: BulkResult) -> None:
+        if self.task is None:
+            return
+        task, self.task = self.task, None
+        try:
+            merge_into(total, await task)
+        except ProviderError as error:
+            # The adapter says so when its whole window failed for the account's sake; it
+            # is the answer only if every window did (as it would be for a single call).
+            self.raised.append(error)
+            for item in self.items:
+                total.fail(item, error.failure)
+
+    def abandon(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+
+    def raise_if_all_failed(self) -> None:
+        if self.sent and len(self.raised) == self.sent:
+            raise self.raised[0]
 
 
 def _warnings(adapter: ContactAdapter, provider: ProviderName, contact: ContactDraft) -> list[str]:

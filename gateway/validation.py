@@ -23,6 +23,7 @@ MAX_FIELD_KEY = 255
 MAX_FIELDS = 500
 MAX_TAGS = 100
 _KIND_NAMES: dict[type, str] = {dict: "an object", list: "an array"}
+_PLAIN = (bool, int, str)  # a tuple: `bool | int | str` would build a union per value checked
 
 
 def phone(raw: str | None, region: str, field: str = "phone") -> str | None:
@@ -44,7 +45,7 @@ def custom_fields(value: Any, field: str = "customFields") -> dict[str, FieldVal
     for key, item in value.items():
         if not isinstance(key, str) or not key.strip() or len(key) > MAX_FIELD_KEY:
             raise _bad_fields(f"{field} has an empty or over-long key", field)
-        if isinstance(item, bool | int | str):
+        if isinstance(item, _PLAIN):
             if isinstance(item, str) and len(item) > MAX_TEXT:
                 where = f"{field}.{key}"
                 raise _bad_fields(f"{where} is longer than {MAX_TEXT} characters", where)

@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 from urllib.parse import quote
 
 import httpx
+import orjson
 from pydantic import SecretStr, field_validator
 
 from providers.base import ProviderSpec, Runtime, not_stored
@@ -82,6 +83,16 @@ def read_error(body: Any) -> tuple[str | None, str | None]:
 # Made once: json.dumps with any option builds a new encoder per call (a few us a contact).
 _encode = json.JSONEncoder(separators=(",", ":")).encode
 _NO_OPTIONS = TracklyOptions()
+
+
+def _contact_json(body: dict[str, Any]) -> bytes:
+    """One bulk item, compact. orjson writes it in a fifth of the time; it refuses integers
+    past 64 bits (a custom field may hold one), which the standard library writes exactly."""
+    try:
+        return orjson.dumps(body)
+    except orjson.JSONEncodeError:
+        return _encode(body).encode()
+
 
 class TracklySettings(ProviderSettings):
     base_url: str = "https://app.tracklysms.com/api"
@@ -174,11 +185,16 @@ class TracklyAdapter:
 
     # -- bulk -------------------------------------------------------------------------------
 
+    @property
+    def bulk_window(self) -> int:
+        """Contacts the service hands over at a time: one full request per concurrent call."""
+        return self.MAX_ITEMS_PER_REQUEST * self.runtime.bulk_concurrency
+
     async def bulk_upsert(self, items: Sequence[IndexedContact]) -> BulkResult:
         local = BulkResult()
         encoded: dict[int, bytes] = {}
         for item in items:
-            raw = _encode(self._contact_body(item.contact)).encode()
+            raw = _contact_json(self._contact_body(item.contact))
             if len(raw) > self.MAX_CONTACT_BYTES:
                 local.fail(
                     item,

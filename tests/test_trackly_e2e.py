@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from gateway.config import GatewaySettings
 from gateway.sandbox import Sandbox
 from providers.model import ProviderName
 from providers.sandbox.faults import Fault
@@ -179,7 +182,10 @@ async def test_a_provider_without_a_config_table_answers_configuration_error() -
                 assert result["retryable"] is False
 
 
-async def test_bulk_of_2500_with_bad_items_and_one_failing_chunk_keeps_every_position() -> None:
+@pytest.mark.parametrize("concurrency", [4, 1])  # one window of 4,000; three of 1,000
+async def test_bulk_of_2500_with_bad_items_and_one_failing_chunk_keeps_every_position(
+    concurrency: int,
+) -> None:
     sandbox = Sandbox()
     contacts: list[dict[str, Any]] = [
         {"phone": f"+1415556{n:04d}", "customFields": {"n": n}} for n in range(2_500)
@@ -208,15 +214,19 @@ async def test_bulk_of_2500_with_bad_items_and_one_failing_chunk_keeps_every_pos
         )
     )
     locally_refused = {3, 777, 2_499, 20, 30}
-    sent = [i for i in range(2_500) if i not in locally_refused]
-    chunks = [sent[start : start + 1_000] for start in range(0, len(sent), 1_000)]
+    chunks = []
+    window = 1_000 * concurrency  # the service hands Trackly this many input positions at once
+    for begin in range(0, 2_500, window):
+        sent = [i for i in range(begin, min(begin + window, 2_500)) if i not in locally_refused]
+        chunks += [sent[start : start + 1_000] for start in range(0, len(sent), 1_000)]
     [failing] = [chunk for chunk in chunks if 1_234 in chunk]
     for index in failing:
         expected.setdefault(index, "PROVIDER_ERROR")
         if index in (10, 40, 1_500):  # their own error is lost with the chunk: it never ran
             expected[index] = "PROVIDER_ERROR"
 
-    async with serve(sandbox.config(), sandbox=sandbox) as gw:
+    config = sandbox.config(GatewaySettings(bulk_concurrency=concurrency))
+    async with serve(config, sandbox=sandbox) as gw:
         data = await gw.data(BULK, {"provider": "TRACKLY", "contacts": contacts})
 
     result = data["bulkUpsertContacts"]
@@ -230,6 +240,37 @@ async def test_bulk_of_2500_with_bad_items_and_one_failing_chunk_keeps_every_pos
     stored = set(sandbox.trackly.contacts)
     for index in set(range(2_500)) - set(expected):
         assert contacts[index]["phone"] in stored
+
+
+async def test_a_window_refused_for_the_account_fails_its_contacts_not_the_whole_bulk() -> None:
+    sandbox = Sandbox()
+    contacts = [{"phone": f"+1415557{n:04d}"} for n in range(2_500)]
+    marker = contacts[1_200]["phone"]
+    unauthorized = {"error": "bad key", "code": "unauthorized"}
+    sandbox.trackly.faults.add(
+        Fault(status=401, body=unauthorized, path="/v2/contacts/bulk", body_contains=marker)
+    )
+    config = sandbox.config(GatewaySettings(bulk_concurrency=1))  # windows of 1,000
+    async with serve(config, sandbox=sandbox) as gw:
+        data = await gw.data(BULK, {"provider": "TRACKLY", "contacts": contacts})
+    result = data["bulkUpsertContacts"]
+    assert result["__typename"] == "BulkUpsertContactsSuccess"
+    assert {item["index"] for item in result["errors"]} == set(range(1_000, 2_000))
+    assert {item["error"]["code"] for item in result["errors"]} == {"UNAUTHORIZED"}
+    assert result["successCount"] == 1_500
+
+
+async def test_every_window_refused_for_the_account_is_the_answer_once() -> None:
+    sandbox = Sandbox()
+    contacts = [{"phone": f"+1415558{n:04d}"} for n in range(2_500)]
+    unauthorized = {"error": "bad key", "code": "unauthorized"}
+    every = Fault(status=401, body=unauthorized, path="/v2/contacts/bulk", times=None)
+    sandbox.trackly.faults.add(every)
+    config = sandbox.config(GatewaySettings(bulk_concurrency=1))
+    async with serve(config, sandbox=sandbox) as gw:
+        data = await gw.data(BULK, {"provider": "TRACKLY", "contacts": contacts})
+    result = data["bulkUpsertContacts"]
+    assert (result["__typename"], result["code"]) == ("AuthenticationError", "UNAUTHORIZED")
 
 
 def _outcome(result: dict[str, Any]) -> tuple[str, str, str | None]:

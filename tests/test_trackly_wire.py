@@ -205,6 +205,21 @@ async def test_bulk_splits_into_requests_of_at_most_1000_and_sums_the_counts() -
 
 
 @respx.mock
+async def test_bulk_items_carry_any_integer_and_any_text_exactly() -> None:
+    route = respx.post(f"{TRACKLY_URL}/v2/contacts/bulk").mock(
+        side_effect=lambda request: httpx.Response(200, json={"errors": []})
+    )
+    fields = [{"big": 2**70, "name": "Zoë ✓"}, {"small": -(2**63), "ratio": 0.1}]
+    contacts = [{"phone": f"+14155551{n:03d}", "customFields": f} for n, f in enumerate(fields)]
+    async with serve(trackly_config()) as gw:
+        data = await gw.data(BULK, {"provider": "TRACKLY", "contacts": contacts})
+    assert data["bulkUpsertContacts"]["errorCount"] == 0, data["bulkUpsertContacts"]["errors"]
+    [call] = route.calls
+    sent = [item["custom_fields"] for item in json.loads(call.request.content)["contacts"]]
+    assert sent == fields
+
+
+@respx.mock
 async def test_bulk_keeps_each_request_under_5_mb() -> None:
     route = respx.post(f"{TRACKLY_URL}/v2/contacts/bulk").mock(
         side_effect=lambda request: httpx.Response(200, json={"errors": []})

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, overload
 
 import strawberry
 from strawberry.types import Info
@@ -72,8 +73,7 @@ class Mutation:
         name = _provider(provider)
         try:
             context.service.check_bulk_size(name, len(contacts))
-            drafts = [_draft_or_failure(c, context.region) for c in contacts]
-            outcome = await context.service.bulk_upsert(name, drafts)
+            outcome = await context.service.bulk_upsert(name, _Drafts(contacts, context.region))
         except ProviderError as error:
             return error_from(error.failure, None, BULK_ERRORS)  # type: ignore[return-value]
         return BulkUpsertContactsSuccess(
@@ -127,11 +127,32 @@ def _provider(provider: Any) -> ProviderName:
     return ProviderName[provider.name]
 
 
-def _draft_or_failure(contact: ContactInput, region: str) -> ContactDraft | Failure:
-    try:
-        return to_draft(contact, region)
-    except ProviderError as error:
-        return error.failure
+class _Drafts(Sequence[ContactDraft | Failure]):
+    """The bulk's drafts, each checked when the service reads it (a window at a time)."""
+
+    def __init__(self, contacts: list[ContactInput], region: str) -> None:
+        self.contacts = contacts
+        self.region = region
+
+    def __len__(self) -> int:
+        return len(self.contacts)
+
+    @overload
+    def __getitem__(self, index: int) -> ContactDraft | Failure: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[ContactDraft | Failure]: ...
+    def __getitem__(
+        self, index: int | slice
+    ) -> ContactDraft | Failure | list[ContactDraft | Failure]:
+        if isinstance(index, slice):
+            return [self._draft(contact) for contact in self.contacts[index]]
+        return self._draft(self.contacts[index])
+
+    def _draft(self, contact: ContactInput) -> ContactDraft | Failure:
+        try:
+            return to_draft(contact, self.region)
+        except ProviderError as error:
+            return error.failure
 
 
 def _contact(record: ContactRecord) -> Contact:
