@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from providers.direct import DirectSender
 from providers.errors import ErrorCode, Failure, ProviderError
 from providers.errortable import ErrorTable
 from providers.model import ProviderName
@@ -101,6 +102,7 @@ class ProviderHttp:
         self.table = table
         self.read_error = read_error
         self.guard = guard or CallGuard(provider)
+        self._sender = DirectSender(client)
 
     async def call(
         self,
@@ -137,9 +139,7 @@ class ProviderHttp:
         headers: Mapping[str, str],
     ) -> Reply:
         try:
-            response = await self.client.request(
-                method, path, content=content, params=params, headers=headers
-            )
+            response, raw = await self._sender.send(method, path, content, params, headers)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             # The request never left: safe to send again, whatever it was.
             raise self._transport_failure(
@@ -152,7 +152,7 @@ class ProviderHttp:
                 ErrorCode.UNAVAILABLE, "dropped the connection", exc
             ) from exc
         request_id = response.headers.get("x-request-id")
-        body = _json_or_none(response.content)
+        body = _json_or_none(raw)
         if 200 <= response.status_code < 300:
             if body is None:
                 raise ProviderError(
@@ -160,7 +160,7 @@ class ProviderHttp:
                         ErrorCode.PROVIDER_ERROR,
                         self._message("sent a response the gateway could not read", request_id),
                         provider=self.provider,
-                        provider_code=_snippet(response.content),
+                        provider_code=_snippet(raw),
                     ),
                     status=response.status_code,
                 )
@@ -169,7 +169,7 @@ class ProviderHttp:
             self.failure(
                 response.status_code,
                 body,
-                raw=response.content,
+                raw=raw,
                 request_id=request_id,
                 retry_after=parse_retry_after(response.headers.get("retry-after")),
             ),
