@@ -7,14 +7,16 @@ layers of async iterators. The gateway's clients (make_client) use none of that 
 for a client configured like them `DirectSender` does what `AsyncClient.send` would do, in fewer
 steps: the merged URL and headers are kept per path and per header set, the request goes to the
 same transport the client would pick (mounts, respx's mocker and the test fakes included), with
-the same timeouts, cookies (should a provider ever set one) and `httpx` log line. Any other
-client (auth, hooks, redirects, default params) goes through `AsyncClient.request` unchanged.
+the same headers in the same order, timeouts, cookies (should a provider ever set one) and
+`httpx` log line. Any other client (auth, hooks, redirects, default params) goes through
+`AsyncClient.request` unchanged.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import httpx
 
@@ -24,17 +26,33 @@ __all__ = ["DirectSender"]
 _HTTPX_LOG = logging.getLogger("httpx")
 # Paths can carry a contact's id; a full cache starts over rather than grow without bound.
 _MAX_CACHED = 256
-
-HeadersKey = tuple[bytes, bool, tuple[tuple[str, str], ...]]
-# httpx.Request gives these an empty body's Content-Length: 0 (ahead of Host).
+# httpx.Request gives these an empty body's `Content-Length: 0`, right after Host.
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+# Headers httpx.Request would otherwise work out itself (see _request).
+_AUTOMATIC = ("host", "content-length", "transfer-encoding")
+
+Raw = list[tuple[bytes, bytes]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    url: httpx.URL
+    host: tuple[bytes, bytes]
+
+
+@dataclass(frozen=True, slots=True)
+class _Headers:
+    merged: Raw  # the client's defaults updated with the call's, as AsyncClient merges them
+    automatic: bool  # none of _AUTOMATIC among them: the request's own can be put in place
 
 
 class DirectSender:
+    """Sends through `client`, whose default headers are read once per distinct header set."""
+
     def __init__(self, client: httpx.AsyncClient) -> None:
         self.client = client
-        self._urls: dict[str, httpx.URL] = {}
-        self._headers: dict[HeadersKey, list[tuple[bytes, bytes]]] = {}
+        self._targets: dict[str, _Target] = {}
+        self._headers: dict[tuple[tuple[str, str], ...], _Headers] = {}
 
     async def send(
         self,
@@ -53,19 +71,8 @@ class DirectSender:
             return response, response.content
         if client.is_closed:
             raise RuntimeError("Cannot send a request, as the client has been closed.")
-        url = self._url(path)
-        request = httpx.Request(
-            method,
-            url,
-            params=params,
-            headers=self._merged_headers(
-                url, headers, host_first=bool(content) or method.upper() not in _BODY_METHODS
-            ),
-            cookies=client.cookies or None,
-            content=content,
-            extensions={"timeout": client.timeout.as_dict()},
-        )
-        # The private lookup is what AsyncClient.send does: it honours mounts and respx.
+        request = self._request(method, self._target(path), content, params, headers)
+        # The private lookup is the one AsyncClient.send makes: it honours mounts and respx.
         transport = client._transport_for_url(request.url)
         response = await transport.handle_async_request(request)
         response.request = request
@@ -89,30 +96,68 @@ class DirectSender:
         )
         return response, body
 
-    def _url(self, path: str) -> httpx.URL:
-        url = self._urls.get(path)
-        if url is None:
-            if len(self._urls) >= _MAX_CACHED:
-                self._urls.clear()
-            url = self._urls[path] = _merge_url(self.client.base_url, path)
-        return url
+    def _request(
+        self,
+        method: str,
+        target: _Target,
+        content: bytes | None,
+        params: Mapping[str, str] | None,
+        headers: Mapping[str, str],
+    ) -> httpx.Request:
+        found = self._merged(headers)
+        extensions = {"timeout": self.client.timeout.as_dict()}
+        cookies = self.client.cookies
+        if not found.automatic or cookies:
+            return httpx.Request(
+                method,
+                target.url,
+                params=params,
+                headers=found.merged,
+                cookies=cookies or None,
+                content=content,
+                extensions=extensions,
+            )
+        # The headers httpx.Request(content=...) would add, where it would add them; giving the
+        # body as a stream spares it working them out again (and copying the headers twice).
+        body = content or b""
+        method = method.upper()
+        if body:
+            raw = [target.host, *found.merged, (b"Content-Length", str(len(body)).encode())]
+        elif method in _BODY_METHODS:
+            raw = [target.host, (b"Content-Length", b"0"), *found.merged]
+        else:
+            raw = [target.host, *found.merged]
+        request = httpx.Request(
+            method,
+            target.url,
+            params=params,
+            headers=raw,
+            stream=httpx.ByteStream(body),
+            extensions=extensions,
+        )
+        request.read()  # as Request(content=...) does: transports and fakes read .content
+        return request
 
-    def _merged_headers(
-        self, url: httpx.URL, headers: Mapping[str, str], *, host_first: bool
-    ) -> list[tuple[bytes, bytes]]:
-        key = (url.netloc, host_first, tuple(headers.items()))
-        merged = self._headers.get(key)
-        if merged is None:
+    def _target(self, path: str) -> _Target:
+        target = self._targets.get(path)
+        if target is None:
+            if len(self._targets) >= _MAX_CACHED:
+                self._targets.clear()
+            url = _merge_url(self.client.base_url, path)
+            target = self._targets[path] = _Target(url, (b"Host", url.netloc))
+        return target
+
+    def _merged(self, headers: Mapping[str, str]) -> _Headers:
+        key = tuple(headers.items())
+        found = self._headers.get(key)
+        if found is None:
             if len(self._headers) >= _MAX_CACHED:
                 self._headers.clear()
-            # What AsyncClient._merge_headers gives, plus the Host header httpx.Request would
-            # put first (unless it puts an empty body's Content-Length before it): given in
-            # place, it costs the request nothing to add.
-            combined = httpx.Headers(self.client.headers)
-            combined.update(headers)
-            host = [(b"Host", url.netloc)] if host_first and "Host" not in combined else []
-            merged = self._headers[key] = host + combined.raw
-        return merged
+            merged = httpx.Headers(self.client.headers)
+            merged.update(headers)
+            automatic = not any(name in merged for name in _AUTOMATIC)
+            found = self._headers[key] = _Headers(merged.raw, automatic)
+        return found
 
 
 def _merge_url(base: httpx.URL, path: str) -> httpx.URL:

@@ -42,6 +42,8 @@ def client(transport: httpx.AsyncBaseTransport, **options: object) -> httpx.Asyn
         ("PUT", "/v2/contacts", b"{}", None, {"User-Agent": "override", "Accept": "x/y"}),
         ("POST", "https://elsewhere.test/x", b"", None, {}),
         ("patch", "/x", None, None, {"Host": "virtual.test"}),
+        ("delete", "/x", None, None, {}),
+        ("POST", "/x", b"abc", None, {"Content-Length": "3"}),
     ],
 )
 async def test_the_request_is_the_one_the_client_would_build(
