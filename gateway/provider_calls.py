@@ -30,12 +30,16 @@ class ObservedTransport(httpx.AsyncBaseTransport):
         self.provider = provider
         self.metrics = metrics
         self.tracer = tracer
+        # With tracing off there is no span to make: a no-op one still costs its set-up.
+        self._traced = not isinstance(tracer, trace.NoOpTracer)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         record = current_request()
         if record is not None:
             record.provider_calls += 1
             request.headers[REQUEST_ID_HEADER] = record.request_id
+        if not self._traced:
+            return await self._timed(request)
         attributes = {
             "gateway.provider": self.provider.value,
             "http.request.method": request.method,
@@ -43,23 +47,28 @@ class ObservedTransport(httpx.AsyncBaseTransport):
         with self.tracer.start_as_current_span(
             "provider.call", kind=trace.SpanKind.CLIENT, attributes=attributes
         ) as span:
-            started = time.perf_counter()
             try:
-                response = await self.inner.handle_async_request(request)
+                response = await self._timed(request)
             except Exception as exc:
-                self._observe(type(exc).__name__, started)
                 span.set_status(trace.Status(trace.StatusCode.ERROR, type(exc).__name__))
                 raise
-            self._observe(str(response.status_code), started)
             span.set_attribute("http.response.status_code", response.status_code)
             if response.status_code >= 500:
                 span.set_status(trace.Status(trace.StatusCode.ERROR, str(response.status_code)))
             return response
 
+    async def _timed(self, request: httpx.Request) -> httpx.Response:
+        started = time.perf_counter()
+        try:
+            response = await self.inner.handle_async_request(request)
+        except Exception as exc:
+            self._observe(type(exc).__name__, started)
+            raise
+        self._observe(str(response.status_code), started)
+        return response
+
     def _observe(self, result: str, started: float) -> None:
-        self.metrics.provider_latency.labels(self.provider.value, result).observe(
-            time.perf_counter() - started
-        )
+        self.metrics.provider_called(self.provider.value, result, time.perf_counter() - started)
 
     async def aclose(self) -> None:
         await self.inner.aclose()
