@@ -12,6 +12,7 @@ import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import httpx
@@ -125,9 +126,7 @@ class ProviderHttp:
         all_headers = {"Content-Type": "application/json"} if content is not None else {}
         all_headers.update(headers or {})
 
-        async def send() -> Reply:
-            return await self._send_once(method, path, content, params, all_headers)
-
+        send = partial(self._send_once, method, path, content, params, all_headers)
         return await self.guard.run(send, idempotent=idempotent)
 
     async def _send_once(
