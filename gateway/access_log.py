@@ -10,6 +10,7 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.http_guards import header
 from gateway.metrics import GatewayMetrics
 from gateway.request_context import (
     RequestRecord,
@@ -30,14 +31,6 @@ def route_of(path: str) -> str:
     if path in ROUTES:
         return path
     return "/sandbox" if path.startswith("/sandbox/") else "other"  # bounded label values
-
-
-def header(scope: Scope, name: bytes) -> str | None:
-    """The first value of a request header (`name` in lower case, as ASGI servers give it)."""
-    for key, value in scope["headers"]:
-        if key == name:
-            return value.decode("latin-1")  # type: ignore[no-any-return]
-    return None
 
 
 class AccessLog:
