@@ -77,10 +77,7 @@ class DirectSender:
         response = await transport.handle_async_request(request)
         response.request = request
         try:
-            try:
-                body = response.content  # a fake's answer arrives already read
-            except httpx.ResponseNotRead:
-                body = await response.aread()
+            body = await _read(response)
         except BaseException:
             await response.aclose()
             raise
@@ -158,6 +155,20 @@ class DirectSender:
             automatic = not any(name in merged for name in _AUTOMATIC)
             found = self._headers[key] = _Headers(merged.raw, automatic)
         return found
+
+
+async def _read(response: httpx.Response) -> bytes:
+    """The answer's body, decoded by its Content-Encoding, as Response.aread() gives it."""
+    try:
+        return response.content  # a fake's answer arrives already read
+    except httpx.ResponseNotRead:
+        pass
+    stream = response.stream
+    if isinstance(stream, httpx.ByteStream) and "content-encoding" not in response.headers:
+        # Already in memory (ProviderTransport reads it whole) and nothing to decode: the
+        # bytes as they are, without aread()'s decoder and chunker layers; no resource to free.
+        return b"".join(stream)
+    return await response.aread()
 
 
 def _merge_url(base: httpx.URL, path: str) -> httpx.URL:

@@ -166,3 +166,28 @@ async def test_many_distinct_paths_stay_correct_past_the_cache_bound() -> None:
             await sender.send("GET", f"/c/{i}", None, None, {"X-N": str(i % 300)})
     assert [str(r.url) for r in seen[-2:]] == [f"{BASE}/c/598", f"{BASE}/c/599"]
     assert seen[-1].headers["x-n"] == "299"
+
+
+class InMemoryTransport(httpx.AsyncBaseTransport):
+    """Answers as ProviderTransport does: the body already in memory, not yet read."""
+
+    def __init__(self, body: bytes, headers: dict[str, str] | None = None) -> None:
+        self.body = body
+        self.headers = headers or {}
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        stream = httpx.ByteStream(self.body)
+        return httpx.Response(200, headers=self.headers, stream=stream, request=request)
+
+
+@pytest.mark.parametrize("encoding", [None, "gzip", "identity"])
+async def test_a_body_in_memory_comes_back_as_aread_would_give_it(encoding: str | None) -> None:
+    import gzip
+
+    raw = b'{"a":1}'
+    body = gzip.compress(raw) if encoding == "gzip" else raw
+    headers = {"Content-Encoding": encoding} if encoding else {}
+    async with client(InMemoryTransport(body, headers)) as http:
+        _, got = await DirectSender(http).send("GET", "/x", None, None, {})
+        expected = await http.get("/x")
+    assert got == raw == expected.content
