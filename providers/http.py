@@ -28,10 +28,24 @@ from providers.transport import ProviderTransport
 # body -> (the provider's code or message used as the table key, a human message)
 ErrorReader = Callable[[Any], tuple[str | None, str | None]]
 
-__all__ = ["ProviderHttp", "Reply", "make_client", "parse_retry_after", "within_deadline"]
+__all__ = [
+    "ProviderHttp",
+    "Reply",
+    "compact_json",
+    "make_client",
+    "parse_retry_after",
+    "within_deadline",
+]
 
 USER_AGENT = "contact-gateway/0.1"
 _RAW_SNIPPET = 200
+# json.dumps builds a new encoder for any non-default option: one, made once, encodes the same.
+_COMPACT = json.JSONEncoder(separators=(",", ":"))
+
+
+def compact_json(value: Any) -> bytes:
+    """`value` as json.dumps(value, separators=(",", ":")).encode() gives it."""
+    return _COMPACT.encode(value).encode()
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +136,7 @@ class ProviderHttp:
         may have happened although its answer was lost); the retry layer honours it.
         """
         if json_body is not None:
-            content = json.dumps(json_body, separators=(",", ":")).encode()
+            content = compact_json(json_body)
         all_headers = {"Content-Type": "application/json"} if content is not None else {}
         all_headers.update(headers or {})
 

@@ -18,7 +18,7 @@ import pytest
 from pydantic import SecretStr
 
 from providers.errors import ErrorCode, ProviderError
-from providers.http import ProviderHttp, make_client
+from providers.http import ProviderHttp, compact_json, make_client
 from providers.model import ProviderName
 from providers.resilience.guard import CallGuard
 from providers.resilience.retry import RetryPolicy
@@ -185,3 +185,11 @@ def test_each_aiohttp_failure_becomes_the_httpx_error_that_says_what_happened(
     wrapped.__cause__ = cause
     assert type(precise_error(wrapped, request)) is expected
     assert type(precise_error(cause, request)) is expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    [{"a": 1, "b": [1.5, None, True]}, {"name": "Zoë ✓", "nested": {"x": '\n"q"'}}, [], "s"],
+)
+def test_a_json_body_is_encoded_exactly_as_json_dumps_compact_does(value: object) -> None:
+    assert compact_json(value) == json.dumps(value, separators=(",", ":")).encode()
