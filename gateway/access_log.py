@@ -8,11 +8,17 @@ from __future__ import annotations
 import logging
 import time
 
-from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.http_guards import header
 from gateway.metrics import GatewayMetrics
-from gateway.request_context import begin_request, current_request, end_request, request_id_from
+from gateway.request_context import (
+    RequestRecord,
+    begin_request,
+    current_request,
+    end_request,
+    request_id_from,
+)
 
 log = logging.getLogger("gateway.access")
 
@@ -36,7 +42,7 @@ class AccessLog:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = request_id_from(Headers(scope=scope).get("x-request-id"))
+        request_id = request_id_from(header(scope, b"x-request-id"))
         token = begin_request(request_id)
         started = time.perf_counter()
         status = 500
@@ -45,8 +51,7 @@ class AccessLog:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = list(message.get("headers", []))
-                headers.append((b"x-request-id", request_id.encode()))
+                headers = [*message.get("headers", ()), (b"x-request-id", request_id.encode())]
                 message = {**message, "headers": headers}
             await send(message)
 
@@ -56,28 +61,40 @@ class AccessLog:
             record = current_request()
             end_request(token)
             route = route_of(scope["path"])
-            self.metrics.http.labels(route, str(status)).inc()
-            fields: dict[str, object] = {
-                "request_id": request_id,
-                "method": scope["method"],
-                "route": route,
-                "status": status,
-                "latency_ms": round((time.perf_counter() - started) * 1000, 3),
-            }
-            if record is not None:
-                if record.operation:
-                    fields["operation"] = record.operation
-                if record.outcomes:
-                    fields["mutations"] = [
-                        {"mutation": o.mutation, "provider": o.provider, "outcome": o.outcome}
-                        for o in record.outcomes
-                    ]
-                    fields["provider"] = record.outcomes[0].provider
-                    fields["outcome"] = next(
-                        (o.outcome for o in record.outcomes if o.outcome != "OK"), "OK"
-                    )
-                fields["provider_calls"] = record.provider_calls
-                fields["retries"] = record.retries
-                fields["pacing_wait_ms"] = round(record.pacing_wait_seconds * 1000, 3)
+            self.metrics.http_served(route, status)
             level = logging.DEBUG if route in _QUIET and status < 400 else logging.INFO
-            log.log(level, "%s %s %s", scope["method"], route, status, extra=fields)
+            if log.isEnabledFor(level):  # the line's fields cost more than the check
+                fields = _fields(request_id, record, scope["method"], route, status, started)
+                log.log(level, "%s %s %s", scope["method"], route, status, extra=fields)
+
+
+def _fields(
+    request_id: str,
+    record: RequestRecord | None,
+    method: str,
+    route: str,
+    status: int,
+    started: float,
+) -> dict[str, object]:
+    fields: dict[str, object] = {
+        "request_id": request_id,
+        "method": method,
+        "route": route,
+        "status": status,
+        "latency_ms": round((time.perf_counter() - started) * 1000, 3),
+    }
+    if record is None:
+        return fields
+    if record.operation:
+        fields["operation"] = record.operation
+    if record.outcomes:
+        fields["mutations"] = [
+            {"mutation": o.mutation, "provider": o.provider, "outcome": o.outcome}
+            for o in record.outcomes
+        ]
+        fields["provider"] = record.outcomes[0].provider
+        fields["outcome"] = next((o.outcome for o in record.outcomes if o.outcome != "OK"), "OK")
+    fields["provider_calls"] = record.provider_calls
+    fields["retries"] = record.retries
+    fields["pacing_wait_ms"] = round(record.pacing_wait_seconds * 1000, 3)
+    return fields

@@ -11,15 +11,30 @@ from starlette.applications import Starlette
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
-from starlette.types import Message, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from gateway.config import CorsSettings
-from gateway.http_guards import error_response
+from gateway.http_guards import error_response, header
 
 METHODS = ("GET", "POST")
 
 
 class GatewayCORS(CORSMiddleware):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or header(scope, b"origin") is not None:
+            await super().__call__(scope, receive, send)
+            return
+        # No Origin: not a browser's cross-origin request (API clients, probes), so no
+        # preflight and no CORS header; the answer only says it varies by Origin, as
+        # starlette's would, without starlette parsing every header to find that out.
+
+        async def send_with_vary(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = vary_by_origin(message)
+            await send(message)
+
+        await self.app(scope, receive, send_with_vary)
+
     def preflight_response(self, request_headers: Headers) -> Response:
         response = super().preflight_response(request_headers)
         if response.status_code == 200:
@@ -40,6 +55,18 @@ class GatewayCORS(CORSMiddleware):
         if message["type"] == "http.response.start":
             MutableHeaders(scope=message).add_vary_header("Origin")
         await send(message)
+
+
+def vary_by_origin(start: Message) -> Message:
+    """What CORSMiddleware does to an answer to a request without Origin: Vary gets Origin."""
+    headers = start.get("headers", ())
+    if any(name.lower() == b"vary" for name, _ in headers):
+        start.setdefault("headers", [])
+        mutable = MutableHeaders(scope=start)
+        mutable["Vary"] = ", ".join([*mutable.getlist("Vary"), "Origin"])
+        return start
+    start["headers"] = [*headers, (b"vary", b"Origin")]
+    return start
 
 
 def add_cors(app: Starlette, settings: CorsSettings) -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from functools import cache
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -68,6 +69,19 @@ class GatewayMetrics:
             registry=r,
         )
         self._guards: Mapping[ProviderName, CallGuard] = {}
+        # labels() validates its values and takes a lock on every call; the values are few
+        # (routes, statuses, providers, failure names), so each child is looked up once.
+        self._http_child: Callable[[str, int], Counter] = cache(
+            lambda route, status: self.http.labels(route, str(status))
+        )
+        self._latency_child: Callable[[str, str], Histogram] = cache(self.provider_latency.labels)
+
+    def http_served(self, route: str, status: int) -> None:
+        self._http_child(route, status).inc()
+
+    def provider_called(self, provider: str, result: str, seconds: float) -> None:
+        """One attempt: `result` is the answer's status, or the failure's exception name."""
+        self._latency_child(provider, result).observe(seconds)
 
     def watch(self, guards: Mapping[ProviderName, CallGuard]) -> None:
         """Read circuit states from these guards whenever metrics are scraped."""

@@ -7,8 +7,8 @@ bulk chunk's task, the retry layer's observer) can add to it without being hande
 from __future__ import annotations
 
 import contextvars
+import os
 import re
-import uuid
 from dataclasses import dataclass, field
 
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -52,4 +52,4 @@ def request_id_from(header: str | None) -> str:
     """The client's X-Request-Id when it is a sane token, else a new one (never echo junk)."""
     if header and _CLIENT_ID.match(header):
         return header
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()  # 32 hex digits, as a uuid4's hex, for a third of the cost

@@ -29,6 +29,9 @@ class OperationSpan(SchemaExtension):
         self.tracer = tracer
 
     def on_operation(self) -> Iterator[None]:
+        if isinstance(self.tracer, trace.NoOpTracer):  # tracing is off: no span to make
+            yield
+            return
         with self.tracer.start_as_current_span("graphql.operation") as span:
             yield
             context = self.execution_context

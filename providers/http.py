@@ -12,10 +12,12 @@ import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import httpx
 
+from providers.direct import DirectSender
 from providers.errors import ErrorCode, Failure, ProviderError
 from providers.errortable import ErrorTable
 from providers.model import ProviderName
@@ -26,10 +28,24 @@ from providers.transport import ProviderTransport
 # body -> (the provider's code or message used as the table key, a human message)
 ErrorReader = Callable[[Any], tuple[str | None, str | None]]
 
-__all__ = ["ProviderHttp", "Reply", "make_client", "parse_retry_after", "within_deadline"]
+__all__ = [
+    "ProviderHttp",
+    "Reply",
+    "compact_json",
+    "make_client",
+    "parse_retry_after",
+    "within_deadline",
+]
 
 USER_AGENT = "contact-gateway/0.1"
 _RAW_SNIPPET = 200
+# json.dumps builds a new encoder for any non-default option: one, made once, encodes the same.
+_COMPACT = json.JSONEncoder(separators=(",", ":"))
+
+
+def compact_json(value: Any) -> bytes:
+    """`value` as json.dumps(value, separators=(",", ":")).encode() gives it."""
+    return _COMPACT.encode(value).encode()
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +117,7 @@ class ProviderHttp:
         self.table = table
         self.read_error = read_error
         self.guard = guard or CallGuard(provider)
+        self._sender = DirectSender(client)
 
     async def call(
         self,
@@ -119,13 +136,11 @@ class ProviderHttp:
         may have happened although its answer was lost); the retry layer honours it.
         """
         if json_body is not None:
-            content = json.dumps(json_body, separators=(",", ":")).encode()
+            content = compact_json(json_body)
         all_headers = {"Content-Type": "application/json"} if content is not None else {}
         all_headers.update(headers or {})
 
-        async def send() -> Reply:
-            return await self._send_once(method, path, content, params, all_headers)
-
+        send = partial(self._send_once, method, path, content, params, all_headers)
         return await self.guard.run(send, idempotent=idempotent)
 
     async def _send_once(
@@ -137,9 +152,7 @@ class ProviderHttp:
         headers: Mapping[str, str],
     ) -> Reply:
         try:
-            response = await self.client.request(
-                method, path, content=content, params=params, headers=headers
-            )
+            response, raw = await self._sender.send(method, path, content, params, headers)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             # The request never left: safe to send again, whatever it was.
             raise self._transport_failure(
@@ -152,7 +165,7 @@ class ProviderHttp:
                 ErrorCode.UNAVAILABLE, "dropped the connection", exc
             ) from exc
         request_id = response.headers.get("x-request-id")
-        body = _json_or_none(response.content)
+        body = _json_or_none(raw)
         if 200 <= response.status_code < 300:
             if body is None:
                 raise ProviderError(
@@ -160,7 +173,7 @@ class ProviderHttp:
                         ErrorCode.PROVIDER_ERROR,
                         self._message("sent a response the gateway could not read", request_id),
                         provider=self.provider,
-                        provider_code=_snippet(response.content),
+                        provider_code=_snippet(raw),
                     ),
                     status=response.status_code,
                 )
@@ -169,7 +182,7 @@ class ProviderHttp:
             self.failure(
                 response.status_code,
                 body,
-                raw=response.content,
+                raw=raw,
                 request_id=request_id,
                 retry_after=parse_retry_after(response.headers.get("retry-after")),
             ),

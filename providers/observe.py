@@ -10,13 +10,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from providers.errors import ProviderError
 from providers.model import ProviderName
 from providers.resilience.breaker import CircuitState
 from providers.resilience.guard import CallGuard
-from providers.resilience.pacing import Pacer
+from providers.resilience.pacing import Pacer, Unpaced
 
 T = TypeVar("T")
 
@@ -80,32 +80,62 @@ class ObservedCallGuard(CallGuard):
     observer: ProviderObserver = NO_OBSERVER
 
     async def run(self, send: Callable[[], Awaitable[T]], *, idempotent: bool = True) -> T:
-        attempts = 0
-        reason = "unknown"
-        failed_at = 0.0
+        # The first attempt has nothing to report unless it fails: only then does the call get
+        # an observed sender, told whether (and how) that attempt failed at the provider.
+        try:
+            await self._admit()
+        except ProviderError as refused:
+            return await self._retry(_ObservedSend(self, send), refused, idempotent)
+        try:
+            return await self._call(send)
+        except ProviderError as error:
+            return await self._retry(_ObservedSend(self, send, error), error, idempotent)
 
-        async def observed_send() -> T:
-            nonlocal attempts, reason, failed_at
-            attempts += 1
-            if attempts > 1:
-                waited = asyncio.get_running_loop().time() - failed_at
-                self.observer.retry_scheduled(self.provider, reason, max(0.0, waited))
-            try:
-                return await send()
-            except ProviderError as error:
-                reason = error.failure.code.value
-                failed_at = asyncio.get_running_loop().time()
-                raise
 
-        return await super().run(observed_send, idempotent=idempotent)
+class _ObservedSend(Generic[T]):
+    """`send` for the attempts after the first, reporting each re-send to the observer."""
+
+    def __init__(
+        self,
+        guard: ObservedCallGuard,
+        send: Callable[[], Awaitable[T]],
+        sent_and_failed: ProviderError | None = None,
+    ) -> None:
+        self.guard = guard
+        self.send = send
+        self.attempts = 0
+        self.reason = "unknown"
+        self.failed_at = 0.0
+        if sent_and_failed is not None:  # the first attempt reached the provider
+            self.attempts = 1
+            self.failed(sent_and_failed)
+
+    def failed(self, error: ProviderError) -> None:
+        self.reason = error.failure.code.value
+        self.failed_at = asyncio.get_running_loop().time()
+
+    async def __call__(self) -> T:
+        self.attempts += 1
+        if self.attempts > 1:
+            waited = asyncio.get_running_loop().time() - self.failed_at
+            self.guard.observer.retry_scheduled(self.guard.provider, self.reason, max(0.0, waited))
+        try:
+            return await self.send()
+        except ProviderError as error:
+            self.failed(error)
+            raise
 
 
 def observed(guard: CallGuard, observer: ProviderObserver) -> ObservedCallGuard:
     """The same guard (policy, breaker, limits), reporting its re-sends and pacing waits."""
+    # Unpaced never waits, so it has nothing to report, and the guard skips it when bare.
+    pacer = guard.pacer
+    if not isinstance(pacer, Unpaced):
+        pacer = ObservedPacer(pacer, guard.provider, observer)
     return ObservedCallGuard(
         guard.provider,
         policy=guard.policy,
-        pacer=ObservedPacer(guard.pacer, guard.provider, observer),
+        pacer=pacer,
         breaker=guard.breaker,
         max_concurrency=guard.max_concurrency,
         observer=observer,

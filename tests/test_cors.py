@@ -8,9 +8,12 @@ from typing import Any
 import httpx
 import pytest
 from pydantic import SecretStr
+from starlette.datastructures import Headers
+from starlette.types import Message
 
 from gateway.app import create_app
 from gateway.config import ConfigError, CorsSettings, GatewaySettings, parse_config
+from gateway.cors import GatewayCORS, vary_by_origin
 from gateway.sandbox import Sandbox
 
 APP = "https://app.example.com"
@@ -132,3 +135,34 @@ def test_cors_settings_default_to_no_origin_and_normalise_case() -> None:
     assert GatewaySettings().cors.allow_origins == ()
     config = parse_config({"gateway": {"cors": {"allow_origins": ["https://App.Example.com"]}}}, {})
     assert config.gateway.cors.allow_origins == ("https://app.example.com",)
+
+
+async def test_a_request_without_origin_gets_vary_origin_and_no_cors_header() -> None:
+    response = await call("POST", {}, QUERY, **allowing(APP, allow_credentials=True))
+    assert response.status_code == 200
+    assert cors_headers(response) == {}
+    assert response.headers.get_list("vary") == ["Origin"]
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        [],
+        [(b"content-type", b"application/json")],
+        [(b"vary", b"Accept-Encoding")],
+        [(b"vary", b"Accept-Encoding"), (b"x-a", b"1"), (b"vary", b"Cookie")],
+    ],
+)
+async def test_without_origin_the_answer_varies_as_starlette_would_make_it(
+    headers: list[tuple[bytes, bytes]],
+) -> None:
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    middleware = GatewayCORS(lambda scope, receive, send: None, allow_origins=(APP,))
+    start = {"type": "http.response.start", "status": 200, "headers": list(headers)}
+    await middleware.send(dict(start), send, request_headers=Headers(raw=[]))
+    assert vary_by_origin(dict(start))["headers"] == sent[0]["headers"]
+    assert start["headers"] == headers  # the answer's own list is left as it was

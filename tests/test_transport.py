@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gzip
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -17,7 +18,7 @@ import pytest
 from pydantic import SecretStr
 
 from providers.errors import ErrorCode, ProviderError
-from providers.http import ProviderHttp, make_client
+from providers.http import ProviderHttp, compact_json, make_client
 from providers.model import ProviderName
 from providers.resilience.guard import CallGuard
 from providers.resilience.retry import RetryPolicy
@@ -119,6 +120,51 @@ async def test_a_provider_that_never_answers_is_a_timeout() -> None:
     assert raised.value.failure.code is ErrorCode.TIMEOUT
 
 
+def replying(raw: bytes, heads: list[bytes]) -> Handler:
+    async def reply(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head, _ = await read_request(reader)
+        heads.append(head)
+        writer.write(raw)
+        await writer.drain()
+        writer.close()
+
+    return reply
+
+
+async def test_the_headers_go_out_in_lower_case_one_line_each() -> None:
+    heads: list[bytes] = []
+    async with loopback(replying(OK, heads)) as url:
+        http = provider_http(url)
+        async with http.client:
+            await http.call("POST", "/v2/contacts", json_body={}, headers={"X-Api-Key": "k"})
+    lines = heads[0].split(b"\r\n")[1:-2]
+    assert all(line.split(b":")[0].islower() for line in lines), lines
+    assert b"x-api-key: k" in lines and b"content-type: application/json" in lines
+    assert len({line.split(b":")[0] for line in lines}) == len(lines)
+
+
+async def test_a_compressed_answer_is_decoded() -> None:
+    payload = gzip.compress(b'{"ok":true}')
+    raw = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\n"
+    raw += b"Content-Length: %d\r\n\r\n%s" % (len(payload), payload)
+    async with loopback(replying(raw, [])) as url:
+        http = provider_http(url)
+        async with http.client:
+            reply = await http.call("POST", "/v2/contacts", json_body={})
+    assert reply.body == {"ok": True}
+
+
+async def test_an_answer_cut_short_is_a_dropped_connection_that_may_have_acted() -> None:
+    raw = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"
+    async with loopback(replying(raw, [])) as url:
+        http = provider_http(url)
+        async with http.client:
+            with pytest.raises(ProviderError) as raised:
+                await http.call("POST", "/v2/contacts", json_body={}, idempotent=False)
+    assert raised.value.failure.code is ErrorCode.UNAVAILABLE
+    assert raised.value.failure.provider_code == "ReadError" and raised.value.reached
+
+
 @pytest.mark.parametrize(
     ("cause", "expected"),
     [
@@ -139,3 +185,11 @@ def test_each_aiohttp_failure_becomes_the_httpx_error_that_says_what_happened(
     wrapped.__cause__ = cause
     assert type(precise_error(wrapped, request)) is expected
     assert type(precise_error(cause, request)) is expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    [{"a": 1, "b": [1.5, None, True]}, {"name": "Zoë ✓", "nested": {"x": '\n"q"'}}, [], "s"],
+)
+def test_a_json_body_is_encoded_exactly_as_json_dumps_compact_does(value: object) -> None:
+    assert compact_json(value) == json.dumps(value, separators=(",", ":")).encode()

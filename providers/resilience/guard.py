@@ -109,7 +109,13 @@ class CallGuard:
         try:
             return await self._attempt(send)
         except ProviderError as error:
-            first: ProviderError | None = error
+            return await self._retry(send, error, idempotent)
+
+    async def _retry(
+        self, send: Callable[[], Awaitable[T]], first: ProviderError, idempotent: bool
+    ) -> T:
+        """The attempts after `first`, the first attempt's failure."""
+        pending: ProviderError | None = first
         async for attempt in stamina.retry_context(
             on=self.policy.decide(idempotent, remaining_time),
             attempts=self.policy.attempts,
@@ -119,30 +125,39 @@ class CallGuard:
             wait_jitter=self.policy.jitter,
         ):
             with attempt:
-                if first is not None:
-                    replay, first = first, None
+                if pending is not None:
+                    replay, pending = pending, None
                     raise replay
                 return await self._attempt(send)
         raise AssertionError("unreachable: stamina re-raises the last failure")
 
     async def _attempt(self, send: Callable[[], Awaitable[T]]) -> T:
+        await self._admit()
+        return await self._call(send)
+
+    async def _admit(self) -> None:
+        """Refuse (ProviderError, reached=False) when no call may go out now."""
         # An open circuit refuses at once, before any pacing wait or budget is spent.
         snapshot = self.breaker.snapshot()
         if snapshot.state is CircuitState.OPEN:
             raise self._circuit_open(snapshot.retry_after or 0.0)
-        try:
-            await self.pacer.acquire(max_wait=remaining_time())
-        except PacingExceeded as exc:
-            raise self._refusal(
-                ErrorCode.RATE_LIMITED,
-                f"{self.provider.label}'s request budget is spent for now",
-                "gateway_pacing",
-                exc.wait,
-            ) from None
+        if not isinstance(self.pacer, Unpaced):  # which never waits: no coroutine to run
+            try:
+                await self.pacer.acquire(max_wait=remaining_time())
+            except PacingExceeded as exc:
+                raise self._refusal(
+                    ErrorCode.RATE_LIMITED,
+                    f"{self.provider.label}'s request budget is spent for now",
+                    "gateway_pacing",
+                    exc.wait,
+                ) from None
         try:
             self.breaker.before_call()
         except CircuitOpen as exc:
             raise self._circuit_open(exc.retry_after) from None
+
+    async def _call(self, send: Callable[[], Awaitable[T]]) -> T:
+        """One attempt that was let through: its outcome goes to the breaker."""
         try:
             async with self._gate:
                 result = await send()
