@@ -14,6 +14,7 @@ import uvicorn
 
 from gateway.app import create_app
 from gateway.config import load_config
+from gateway.gc_tuning import tune_for_serving
 
 
 def main() -> None:
@@ -36,8 +37,10 @@ def main() -> None:
             backlog=4096,
         )
         return
+    app = create_app(load_config(args.config))
+    tune_for_serving()  # as `gateway serve` does
     uvicorn.run(
-        create_app(load_config(args.config)),
+        app,
         host="127.0.0.1",
         port=args.port,
         log_level="warning",

@@ -85,6 +85,7 @@ def _serve(
 
     from gateway.app import create_app
     from gateway.fleet import per_worker_refusal
+    from gateway.gc_tuning import tune_for_serving
     from gateway.logs import configure_logging
     from gateway.sandbox import Sandbox
 
@@ -151,6 +152,7 @@ def _serve(
         )
         return 0
     app = create_app(config, sandbox=sandbox)
+    tune_for_serving()
     # Logging is ours (masked JSON, one line per request): no uvicorn config, no access log.
     uvicorn.run(
         app,

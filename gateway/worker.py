@@ -13,6 +13,7 @@ WORKERS_ENV = "GATEWAY_WORKERS"
 def create() -> Starlette:
     from gateway.app import create_app
     from gateway.config import load_config
+    from gateway.gc_tuning import tune_for_serving
     from gateway.logs import configure_logging
 
     config = load_config(os.environ[CONFIG_ENV])
@@ -20,4 +21,6 @@ def create() -> Starlette:
     configure_logging(
         secrets=config.secrets(), log_format=settings.log_format, level=settings.log_level
     )
-    return create_app(config, workers=int(os.environ.get(WORKERS_ENV, "1")))
+    app = create_app(config, workers=int(os.environ.get(WORKERS_ENV, "1")))
+    tune_for_serving()
+    return app
