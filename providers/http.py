@@ -16,6 +16,7 @@ from functools import partial
 from typing import Any
 
 import httpx
+import orjson
 
 from providers.direct import DirectSender
 from providers.errors import ErrorCode, Failure, ProviderError
@@ -44,8 +45,15 @@ _COMPACT = json.JSONEncoder(separators=(",", ":"))
 
 
 def compact_json(value: Any) -> bytes:
-    """`value` as json.dumps(value, separators=(",", ":")).encode() gives it."""
-    return _COMPACT.encode(value).encode()
+    """`value` as compact JSON in UTF-8 (text as it is, not \\u-escaped).
+
+    orjson writes it in a fifth of the standard library's time; it refuses integers past 64
+    bits (a custom field may hold one), which the standard library writes exactly.
+    """
+    try:
+        return orjson.dumps(value)
+    except orjson.JSONEncodeError:
+        return _COMPACT.encode(value).encode()
 
 
 @dataclass(frozen=True, slots=True)

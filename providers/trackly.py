@@ -5,21 +5,19 @@ Wire format: JSON, E.164 with '+', key in `X-Api-Key`, errors `{"error": text, "
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from typing import Any, ClassVar
 from urllib.parse import quote
 
 import httpx
-import orjson
 from pydantic import SecretStr, field_validator
 
 from providers.base import ProviderSpec, Runtime, not_stored
 from providers.bulk import merge_into, run_chunks
 from providers.errors import ErrorCode, Failure, ProviderError
 from providers.errortable import ErrorRule, ErrorTable
-from providers.http import ProviderHttp, as_int, as_str, as_strings
+from providers.http import ProviderHttp, as_int, as_str, as_strings, compact_json
 from providers.model import (
     BulkResult,
     ContactDraft,
@@ -80,18 +78,7 @@ def read_error(body: Any) -> tuple[str | None, str | None]:
     )
 
 
-# Made once: json.dumps with any option builds a new encoder per call (a few us a contact).
-_encode = json.JSONEncoder(separators=(",", ":")).encode
 _NO_OPTIONS = TracklyOptions()
-
-
-def _contact_json(body: dict[str, Any]) -> bytes:
-    """One bulk item, compact. orjson writes it in a fifth of the time; it refuses integers
-    past 64 bits (a custom field may hold one), which the standard library writes exactly."""
-    try:
-        return orjson.dumps(body)
-    except orjson.JSONEncodeError:
-        return _encode(body).encode()
 
 
 class TracklySettings(ProviderSettings):
@@ -194,7 +181,7 @@ class TracklyAdapter:
         local = BulkResult()
         encoded: dict[int, bytes] = {}
         for item in items:
-            raw = _contact_json(self._contact_body(item.contact))
+            raw = compact_json(self._contact_body(item.contact))
             if len(raw) > self.MAX_CONTACT_BYTES:
                 local.fail(
                     item,

@@ -53,7 +53,7 @@ def _agree(type_: GraphQLInputType, value: Any) -> None:
     if expected is Undefined:
         assert got is Undefined
     else:
-        assert got == expected
+        assert repr(got) == repr(expected)  # repr: nan equals nan, and types show
         assert type(got) is type(expected)
 
 

@@ -189,7 +189,15 @@ def test_each_aiohttp_failure_becomes_the_httpx_error_that_says_what_happened(
 
 @pytest.mark.parametrize(
     "value",
-    [{"a": 1, "b": [1.5, None, True]}, {"name": "Zoë ✓", "nested": {"x": '\n"q"'}}, [], "s"],
+    [
+        {"a": 1, "b": [1.5, None, True, 0.1, -0.0, 1e300]},
+        {"name": "Zoë ✓", "nested": {"x": '\n"q"\u2028'}},
+        {"big": 2**70, "small": -(2**63)},  # past 64 bits: the standard library's turn
+        [],
+        "s",
+    ],
 )
-def test_a_json_body_is_encoded_exactly_as_json_dumps_compact_does(value: object) -> None:
-    assert compact_json(value) == json.dumps(value, separators=(",", ":")).encode()
+def test_a_json_body_is_compact_utf8_json_of_exactly_the_value(value: object) -> None:
+    encoded = compact_json(value)
+    assert json.loads(encoded) == value
+    assert encoded.decode("utf-8") == json.dumps(value, separators=(",", ":"), ensure_ascii=False)
