@@ -148,6 +148,7 @@ class TracklyAdapter:
         )
 
     def _contact_body(self, contact: ContactDraft) -> dict[str, Any]:
+        # Runs once per bulk contact: plain attribute tests, no intermediate tuples.
         options = contact.trackly or _NO_OPTIONS
         body: dict[str, Any] = {
             "phone_number": contact.phone,
@@ -161,13 +162,14 @@ class TracklyAdapter:
             body["override_custom_fields"] = contact.field_mode is FieldMode.REPLACE
         if contact.signup_date is not None:
             body["signup_date"] = contact.signup_date.strftime("%Y-%m-%dT%H:%M:%SZ")
-        optional = (
-            ("ip_address", contact.ip_address),
-            ("url", contact.signup_url),
-            ("ad_network_source", options.ad_network_source),
-            ("ad_network_id", options.ad_network_id),
-        )
-        body.update((key, value) for key, value in optional if value is not None)
+        if contact.ip_address is not None:
+            body["ip_address"] = contact.ip_address
+        if contact.signup_url is not None:
+            body["url"] = contact.signup_url
+        if options.ad_network_source is not None:
+            body["ad_network_source"] = options.ad_network_source
+        if options.ad_network_id is not None:
+            body["ad_network_id"] = options.ad_network_id
         return body
 
     # -- bulk -------------------------------------------------------------------------------
