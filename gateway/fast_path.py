@@ -15,7 +15,7 @@ from typing import Any
 from opentelemetry import trace
 from starlette.types import Scope
 
-from gateway.request_context import current_request
+from gateway.request_context import note_operation
 from gateway.schema.fast_exec import PlanRunner
 from gateway.schema.fast_plan import PlanBook
 
@@ -67,7 +67,7 @@ class FastPath:
             return None
         operation = name or plan.operation_name
         if operation:
-            _note_operation(operation)
+            note_operation(operation)
         if self.tracing is False:  # no span objects at all: this runs for every request
             return await self.runner.execute(prepared)
         with self.tracer.start_as_current_span("graphql.operation") as span:
@@ -78,9 +78,3 @@ class FastPath:
             if answer.startswith(b'{"data":null'):
                 span.set_status(trace.Status(trace.StatusCode.ERROR, "GraphQL errors"))
         return answer
-
-
-def _note_operation(name: str) -> None:
-    record = current_request()
-    if record is not None:
-        record.operation = name if record.operation is None else f"{record.operation},{name}"

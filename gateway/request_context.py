@@ -40,6 +40,13 @@ def current_request() -> RequestRecord | None:
     return _current.get()
 
 
+def note_operation(name: str) -> None:
+    """Add a GraphQL operation's name to the request's log line (a batch has several)."""
+    record = _current.get()
+    if record is not None and name:
+        record.operation = name if record.operation is None else f"{record.operation},{name}"
+
+
 def begin_request(request_id: str) -> contextvars.Token[RequestRecord | None]:
     return _current.set(RequestRecord(request_id))
 

@@ -208,14 +208,13 @@ async def test_the_fast_path_answers_exactly_what_strawberry_answers(
 
 async def test_documents_with_directives_or_several_fields_are_never_planned() -> None:
     async with gateways() as (_, fast):
-        app_book = None
         for query, variables in NOT_PLANNED:
             for _ in range(2):
                 assert (await _post(fast, query, variables, None)).status_code == 200
         transport = fast._transport
         assert isinstance(transport, httpx.ASGITransport)
-        app_book = _book(transport.app)
-        assert all(app_book.find(query, None) is None for query, _ in NOT_PLANNED)
+        book = _book(transport.app)
+        assert all(book.find(query, None) is None for query, _ in NOT_PLANNED)
 
 
 async def test_a_bug_under_the_fast_path_is_masked_as_strawberry_masks_it(

@@ -14,7 +14,7 @@ from strawberry.extensions import FieldExtension, SchemaExtension
 from strawberry.types import Info
 
 from gateway.metrics import GatewayMetrics
-from gateway.request_context import MutationOutcome, current_request
+from gateway.request_context import MutationOutcome, current_request, note_operation
 from providers.model import ProviderName
 
 OK = "OK"
@@ -50,10 +50,7 @@ class OperationName(SchemaExtension):
 
     def on_operation(self) -> Iterator[None]:
         yield
-        record = current_request()
-        name = self.execution_context.operation_name
-        if record is not None and name:
-            record.operation = name if record.operation is None else f"{record.operation},{name}"
+        note_operation(self.execution_context.operation_name or "")
 
 
 def _metrics(info: Info[Any, Any]) -> GatewayMetrics | None:
