@@ -14,7 +14,7 @@ import uvicorn
 
 from gateway.app import create_app
 from gateway.config import load_config
-from gateway.gc_tuning import tune_for_serving
+from gateway.ops.gc_tuning import tune_for_serving
 
 
 def main() -> None:

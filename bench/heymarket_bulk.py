@@ -20,10 +20,10 @@ import looptime
 from gateway.app import create_app
 from gateway.config import Config
 from gateway.sandbox import Sandbox
-from providers.heymarket_auth import JwtMinter
+from providers.heymarket.auth import JwtMinter
+from providers.heymarket.sandbox import SANDBOX_SECRET_ID, SANDBOX_SECRET_KEY, HeymarketSimulator
 from providers.model import ProviderName
 from providers.resilience.pacing import Rate, SlidingWindowPacer
-from providers.sandbox.heymarket import SANDBOX_SECRET_ID, SANDBOX_SECRET_KEY, HeymarketSimulator
 
 BULK = """mutation($contacts: [ContactInput!]!) {
   bulkUpsertContacts(provider: HEYMARKET, contacts: $contacts) {

@@ -11,7 +11,7 @@ import contextlib
 import time
 from collections.abc import Callable
 
-from gateway.phones import InvalidPhone, _normalize_full, normalize_phone
+from gateway.input.phones import InvalidPhone, _normalize_full, normalize_phone
 
 COUNT = 20_000
 ROUNDS = 5

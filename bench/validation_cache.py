@@ -4,23 +4,26 @@ Run: PYTHONPATH=. .venv/bin/python bench/validation_cache.py (the machine is sha
 twice; the ratio matters, not the absolute figure).
 """
 
-import asyncio, time, logging
+import asyncio
+import logging
+import time
 
 logging.disable(logging.CRITICAL)
 import strawberry
 from strawberry.extensions import (
-    QueryDepthLimiter,
-    MaxAliasesLimiter,
-    ValidationCache,
-    ParserCache,
     MaskErrors,
+    MaxAliasesLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
+
 from gateway.schema import build_schema
 from gateway.schema.context import GatewayContext
-from gateway.schema.query import Query
-from gateway.schema.mutations import Mutation
 from gateway.schema.errors import ALL_MEMBERS
+from gateway.schema.mutations import Mutation
+from gateway.schema.query import Query
 from gateway.schema.scalars import SCALAR_MAP
 from gateway.service import ContactService
 from tests.support import BULK

@@ -21,23 +21,23 @@ from starlette.routing import Mount, Route
 from starlette.types import Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
-from gateway.access_log import AccessLog
 from gateway.config import Config
-from gateway.cors import add_cors
-from gateway.fast_path import FastPath
-from gateway.fleet import build_fleet, fleet_metrics_text, redis_readiness
-from gateway.http_guards import AuthGuard, BodyLimit, error_response
-from gateway.metrics import CONTENT_TYPE_LATEST, GatewayMetrics
+from gateway.http.access_log import AccessLog
+from gateway.http.cors import add_cors
+from gateway.http.guards import AuthGuard, BodyLimit, error_response
+from gateway.ops.fleet import build_fleet, fleet_metrics_text, redis_readiness
+from gateway.ops.metrics import CONTENT_TYPE_LATEST, GatewayMetrics
+from gateway.ops.provider_calls import ObservedTransport
+from gateway.ops.tracing import OperationSpan, make_tracer
 from gateway.playground import ASSETS_URL, PlaygroundOrGraphQL, assets_app
-from gateway.provider_calls import ObservedTransport
 from gateway.sandbox import Sandbox
 from gateway.schema import build_schema
+from gateway.schema.compiled.plan import PlanBook
+from gateway.schema.compiled.view import FastPath
 from gateway.schema.context import GatewayContext
-from gateway.schema.fast_plan import PlanBook
 from gateway.schema.limits import QueryLimits
 from gateway.schema.observed import OperationName
 from gateway.service import ContactService
-from gateway.tracing import OperationSpan, make_tracer
 from providers.base import ContactAdapter, Runtime
 from providers.http import TransportWrapper, make_client
 from providers.model import ProviderName
@@ -45,7 +45,7 @@ from providers.observe import observed as observed_guard
 from providers.registry import REGISTRY
 from providers.resilience import CallGuard
 from providers.resilience.pacing import Clock, Sleep, loop_time
-from providers.sandbox.transport import ServedSimulator
+from providers.simulator.transport import ServedSimulator
 
 log = logging.getLogger("gateway")
 _JSON_TYPE = (b"content-type", b"application/json")

@@ -84,9 +84,9 @@ def _serve(
     import uvicorn
 
     from gateway.app import create_app
-    from gateway.fleet import per_worker_refusal
-    from gateway.gc_tuning import tune_for_serving
-    from gateway.logs import configure_logging
+    from gateway.ops.fleet import per_worker_refusal
+    from gateway.ops.gc_tuning import tune_for_serving
+    from gateway.ops.logs import configure_logging
     from gateway.sandbox import Sandbox
 
     sandbox: Sandbox | None = None

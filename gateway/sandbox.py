@@ -15,16 +15,16 @@ from starlette.types import ASGIApp
 
 from gateway.config import Config, GatewaySettings
 from providers.campaignlark import CampaignLarkSettings
+from providers.campaignlark.sandbox import SANDBOX_API_KEY as CAMPAIGNLARK_KEY
+from providers.campaignlark.sandbox import CampaignLarkSimulator
 from providers.heymarket import HeymarketSettings
+from providers.heymarket.sandbox import SANDBOX_SECRET_ID, SANDBOX_SECRET_KEY, HeymarketSimulator
 from providers.model import ProviderName
-from providers.sandbox.campaignlark import SANDBOX_API_KEY as CAMPAIGNLARK_KEY
-from providers.sandbox.campaignlark import CampaignLarkSimulator
-from providers.sandbox.heymarket import SANDBOX_SECRET_ID, SANDBOX_SECRET_KEY, HeymarketSimulator
-from providers.sandbox.trackly import SANDBOX_API_KEY as TRACKLY_KEY
-from providers.sandbox.trackly import TracklySimulator
-from providers.sandbox.transport import SimulatorTransport
 from providers.settings import ProviderSettings
+from providers.simulator.transport import SimulatorTransport
 from providers.trackly import TracklySettings
+from providers.trackly.sandbox import SANDBOX_API_KEY as TRACKLY_KEY
+from providers.trackly.sandbox import TracklySimulator
 
 SANDBOX_LIST_NUMBER = "+18005551234"
 SANDBOX_PHONE_MERGE_TAG = "phone_number"

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from providers.base import ContactAdapter
-from providers.bulk import merge_into
+from providers.bulk import Refusals
 from providers.errors import ErrorCode, Failure, ProviderError
 from providers.http import within_deadline
 from providers.model import (
@@ -113,7 +113,7 @@ class ContactService:
         """
         self.check_bulk_size(provider, len(items))
         adapter = self.adapter(provider)
-        window = getattr(adapter, "bulk_window", None) or len(items)
+        window = adapter.bulk_window or len(items)
         total = BulkResult()
         notes: Counter[str] = Counter()
         flight = _Flight(adapter)
@@ -133,7 +133,7 @@ class ContactService:
             await flight.land(total)
         finally:
             flight.abandon()
-        flight.raise_if_all_failed()
+        flight.refusals.raise_if_account_refused()
         warnings = list(total.warnings)
         warnings += [note if n == 1 else f"{note} ({n} contacts)" for note, n in notes.items()]
         return BulkOutcome(
@@ -186,8 +186,7 @@ class _Flight:
         self.adapter = adapter
         self.task: asyncio.Task[BulkResult] | None = None
         self.items: list[IndexedContact] = []
-        self.sent = 0
-        self.raised: list[ProviderError] = []
+        self.refusals = Refusals()
 
     @property
     def busy(self) -> bool:
@@ -195,7 +194,8 @@ class _Flight:
 
     def launch(self, items: list[IndexedContact]) -> None:
         if items:
-            self.items, self.sent = items, self.sent + 1
+            self.items = items
+            self.refusals.attempt()
             self.task = asyncio.ensure_future(self.adapter.bulk_upsert(items))
 
     async def land(self, total: BulkResult) -> None:
@@ -203,21 +203,15 @@ class _Flight:
             return
         task, self.task = self.task, None
         try:
-            merge_into(total, await task)
+            total.merge(await task)
         except ProviderError as error:
-            # The adapter says so when its whole window failed for the account's sake; it
-            # is the answer only if every window did (as it would be for a single call).
-            self.raised.append(error)
-            for item in self.items:
-                total.fail(item, error.failure)
+            # The adapter raises when its whole window was refused for the account's sake;
+            # that is the answer only if every window was.
+            self.refusals.chunk_failed(total, self.items, error)
 
     def abandon(self) -> None:
         if self.task is not None:
             self.task.cancel()
-
-    def raise_if_all_failed(self) -> None:
-        if self.sent and len(self.raised) == self.sent:
-            raise self.raised[0]
 
 
 def _warnings(adapter: ContactAdapter, provider: ProviderName, contact: ContactDraft) -> list[str]:

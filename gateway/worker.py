@@ -13,8 +13,8 @@ WORKERS_ENV = "GATEWAY_WORKERS"
 def create() -> Starlette:
     from gateway.app import create_app
     from gateway.config import load_config
-    from gateway.gc_tuning import tune_for_serving
-    from gateway.logs import configure_logging
+    from gateway.ops.gc_tuning import tune_for_serving
+    from gateway.ops.logs import configure_logging
 
     config = load_config(os.environ[CONFIG_ENV])
     settings = config.gateway

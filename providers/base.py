@@ -43,6 +43,10 @@ class Runtime:
 
 class ContactAdapter(Protocol):
     provider: ProviderName
+    # How many checked contacts the service hands `bulk_upsert` at a time (None: the whole
+    # bulk at once). With a window, the service checks the next one while this one is on the
+    # wire, so a large bulk's CPU and the provider's time overlap.
+    bulk_window: int | None
 
     def check(self, contact: ContactDraft) -> Failure | None:
         """Refuse, without any call, what this provider could never accept."""

@@ -1,4 +1,16 @@
-"""Bulk fan-out shared by every adapter: bounded concurrency, whole-chunk failures per item."""
+"""Bulk fan-out, written once for every provider: bounded concurrency, whole-chunk failures per
+contact, and the one rule for a bulk the account itself was refused.
+
+A chunk is what one `send` call handles: a native bulk request (Trackly), one contact
+(CampaignLark), the contacts sharing a phone, in order (Heymarket). `send` answers the chunk's
+counts and per-contact failures, or raises ProviderError when the chunk failed as a whole; then
+every contact of the chunk gets that failure, so nothing is dropped silently.
+
+The answer-once rule: when every chunk failed as a whole, and each for the account's sake
+(credentials refused, payment, product not enabled), the client is told once, as the
+mutation's answer, rather than once per contact. `Refusals` is that rule; the service applies it
+again over the windows it hands an adapter.
+"""
 
 from __future__ import annotations
 
@@ -6,53 +18,91 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 
 from providers.errors import ErrorKind, ProviderError
-from providers.http import within_deadline
 from providers.model import BulkResult, IndexedContact, ProviderName
+from providers.resilience.guard import within_deadline
+from providers.resilience.pacing import Pacer
 
 Chunk = Sequence[IndexedContact]
+Send = Callable[[Chunk], Awaitable[BulkResult]]
 
-# A failure of these kinds concerns the account, not the contacts: when every chunk gets one,
-# the client is told once, as the mutation's answer, rather than once per contact.
-_ACCOUNT_KINDS = (ErrorKind.AUTHENTICATION, ErrorKind.CONFIGURATION)
+# Failures that concern the account, not the contacts.
+ACCOUNT_KINDS = frozenset({ErrorKind.AUTHENTICATION, ErrorKind.CONFIGURATION})
 
 
-async def run_chunks(
+def concerns_account(error: ProviderError) -> bool:
+    return error.failure.code.kind in ACCOUNT_KINDS
+
+
+class Refusals:
+    """The whole-chunk failures of one bulk, and whether they add up to one answer."""
+
+    def __init__(self) -> None:
+        self.attempted = 0
+        self.failed: list[ProviderError] = []
+
+    def attempt(self) -> None:
+        self.attempted += 1
+
+    def chunk_failed(self, total: BulkResult, chunk: Chunk, error: ProviderError) -> None:
+        """Every contact of `chunk` gets the failure that ended it."""
+        self.failed.append(error)
+        for item in chunk:
+            total.fail(item, error.failure)
+
+    def raise_if_account_refused(self) -> None:
+        """Raise the first failure when every chunk failed, each for the account's sake."""
+        if (
+            self.attempted
+            and len(self.failed) == self.attempted
+            and all(concerns_account(error) for error in self.failed)
+        ):
+            raise self.failed[0]
+
+
+async def fan_out(
     provider: ProviderName,
     chunks: Sequence[Chunk],
-    send: Callable[[Chunk], Awaitable[BulkResult]],
+    send: Send,
     *,
     concurrency: int,
     deadline_seconds: float,
+    admission: Pacer | None = None,
 ) -> BulkResult:
+    """Send every chunk, at most `concurrency` at once, each within the deadline.
+
+    With `admission`, each contact of a chunk first takes a slot from it, before the chunk's
+    deadline starts: a provider whose budget is the bottleneck (Heymarket) admits contacts at
+    the pace the budget allows, and the deadline then bounds the provider's work alone, one
+    deadline per contact of the chunk (its contacts go one after another).
+    """
     total = BulkResult()
-    chunk_errors: list[ProviderError] = []
+    refusals = Refusals()
     gate = asyncio.Semaphore(max(1, concurrency))
 
     async def one(chunk: Chunk) -> None:
+        refusals.attempt()
+        seconds = deadline_seconds
+        if admission is not None:
+            for _ in chunk:
+                await admission.acquire()
+            seconds = deadline_seconds * len(chunk)
         async with gate:
             try:
-                part = await within_deadline(deadline_seconds, provider, lambda: send(chunk))
+                part = await within_deadline(seconds, provider, lambda: send(chunk))
             except ProviderError as error:
-                chunk_errors.append(error)
-                for item in chunk:
-                    total.fail(item, error.failure)
+                refusals.chunk_failed(total, chunk, error)
                 return
-        merge_into(total, part)
+        total.merge(part)
 
     await asyncio.gather(*(one(chunk) for chunk in chunks))
-    if chunks and len(chunk_errors) == len(chunks):
-        account = [e for e in chunk_errors if e.failure.code.kind in _ACCOUNT_KINDS]
-        if len(account) == len(chunk_errors):
-            raise account[0]
+    refusals.raise_if_account_refused()
     return total
 
 
-def merge_into(total: BulkResult, part: BulkResult) -> None:
-    for index, failure in part.errors.items():
-        total.errors.setdefault(index, failure)
-    total.contacts_created += part.contacts_created
-    total.list_contacts_created += part.list_contacts_created
-    total.journeys_enrolled += part.journeys_enrolled
-    for warning in part.warnings:
-        if warning not in total.warnings:
-            total.warnings.append(warning)
+def fail_all(total: BulkResult, items: Sequence[IndexedContact], error: ProviderError) -> None:
+    """A failure before any contact was sent (a catalogue that could not be read): raised
+    when it concerns the account, else given to every contact."""
+    if concerns_account(error):
+        raise error
+    for item in items:
+        total.fail(item, error.failure)

@@ -145,6 +145,17 @@ class BulkResult:
             BulkItemFailure(item.index, item.contact.phone, item.contact.email, failure),
         )
 
+    def merge(self, part: BulkResult) -> None:
+        """Add a chunk's outcome; an index already failed keeps its first failure."""
+        for index, failure in part.errors.items():
+            self.errors.setdefault(index, failure)
+        self.contacts_created += part.contacts_created
+        self.list_contacts_created += part.list_contacts_created
+        self.journeys_enrolled += part.journeys_enrolled
+        for warning in part.warnings:
+            if warning not in self.warnings:
+                self.warnings.append(warning)
+
 
 @dataclass(frozen=True, slots=True)
 class BulkItemFailure:

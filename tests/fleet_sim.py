@@ -17,8 +17,8 @@ from collections import deque
 import uvicorn
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from providers.sandbox.campaignlark import CampaignLarkSimulator
-from providers.sandbox.trackly import TracklySimulator
+from providers.campaignlark.sandbox import CampaignLarkSimulator
+from providers.trackly.sandbox import TracklySimulator
 
 
 class StrictWindow:

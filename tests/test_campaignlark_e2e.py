@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.sandbox import Sandbox
-from providers.sandbox.campaignlark import CampaignLarkSimulator, FieldDef
+from providers.campaignlark.sandbox import CampaignLarkSimulator, FieldDef
 from tests.support import BULK, UPDATE, UPSERT, serve
 
 LARK = "CAMPAIGNLARK"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from gateway import validation
+from gateway.input import validation
 from providers.errors import ErrorCode, ProviderError
 from providers.model import ProviderName
 from tests.support import UPSERT, serve, trackly_config

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from providers.campaignlark_errors import ERROR_TABLE, read_error
+from providers.campaignlark.errors import ERROR_TABLE, read_error
 from providers.model import ProviderName
 from tests.battery import TRANSPORT_FAILURES, ErrorCase, assert_covers_table, assert_error, ids
 from tests.campaignlark_support import CONTACT_ID, FakeLark, lark_config

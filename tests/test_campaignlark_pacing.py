@@ -13,8 +13,8 @@ import pytest
 
 from gateway.config import Config
 from gateway.sandbox import Sandbox
+from providers.campaignlark.sandbox import SANDBOX_API_KEY, CampaignLarkSimulator
 from providers.model import ProviderName
-from providers.sandbox.campaignlark import SANDBOX_API_KEY, CampaignLarkSimulator
 from tests.support import BULK, FakeClock, GatewayClient, serve
 
 HEADERS = {"Authorization": f"Bearer {SANDBOX_API_KEY}"}

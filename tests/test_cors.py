@@ -13,7 +13,7 @@ from starlette.types import Message
 
 from gateway.app import create_app
 from gateway.config import ConfigError, CorsSettings, GatewaySettings, parse_config
-from gateway.cors import GatewayCORS, vary_by_origin
+from gateway.http.cors import GatewayCORS, vary_by_origin
 from gateway.sandbox import Sandbox
 
 APP = "https://app.example.com"

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gateway.schema import build_schema
-from gateway.schema.fast_coerce import compile_coercer
+from gateway.schema.compiled.coerce import compile_coercer
 
 CORE = build_schema()._schema
 CONTACT = CORE.type_map["ContactInput"]

@@ -1,4 +1,4 @@
-"""Inputs built by gateway.schema.fast_input equal what strawberry's own conversion builds."""
+"""Inputs built by gateway.schema.compiled.inputs equal what strawberry's own conversion builds."""
 
 from __future__ import annotations
 

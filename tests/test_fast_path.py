@@ -17,7 +17,7 @@ import pytest
 from gateway.cli import FIRST_MUTATION
 from gateway.config import GatewaySettings
 from gateway.sandbox import Sandbox
-from gateway.schema.fast_exec import PlanRunner
+from gateway.schema.compiled.execute import PlanRunner
 from gateway.service import ContactService
 from tests.support import serve
 

@@ -14,7 +14,7 @@ import pytest
 
 from gateway.config import GatewaySettings
 from gateway.sandbox import Sandbox
-from providers.sandbox.faults import Fault, FaultInjector
+from providers.simulator.faults import Fault, FaultInjector
 from tests.support import BULK, UPDATE, UPSERT, serve
 
 DOWN, LIMIT = "ProviderUnavailableError", "RateLimitedError"

@@ -12,7 +12,7 @@ from pydantic import SecretStr
 
 from gateway.cli import main
 from gateway.config import ConfigError, GatewaySettings, parse_config
-from gateway.fleet import build_fleet, prometheus_text
+from gateway.ops.fleet import build_fleet, prometheus_text
 from gateway.sandbox import Sandbox
 from providers.resilience.fleet import metric_families
 from tests.fleet_procs import start_gateway
@@ -136,24 +136,3 @@ async def test_heymarket_field_ids_are_fetched_once_for_the_fleet(
             assert data["upsertContact"]["__typename"] == "UpsertContactSuccess", data
     field_reads = [r for r in sandbox.heymarket.requests if r[1] == "/v1/contact-fields"]
     assert len(field_reads) == 1
-
-
-async def test_a_name_the_shared_map_lacks_is_asked_of_the_provider() -> None:
-    from providers.cache import MemoryCache
-    from providers.heymarket_catalog import Catalogue
-
-    class Shared(MemoryCache):
-        shared = True
-
-    cache = Shared()
-    loads: list[dict[str, int]] = [{"Plan": 1}, {"Plan": 1, "Tier": 2}]
-
-    async def load() -> dict[str, int]:
-        return loads.pop(0)
-
-    first = Catalogue(load, ttl=60, shared=cache, key="fields")
-    assert (await first.resolve(["Plan"])).ids == {"Plan": 1}
-    second = Catalogue(load, ttl=60, shared=cache, key="fields")
-    assert (await second.resolve(["plan"])).ids == {"plan": 1}  # adopted, not loaded
-    assert (await second.resolve(["Tier"])).ids == {"Tier": 2}  # missing: the provider is asked
-    assert loads == []

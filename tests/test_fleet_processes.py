@@ -14,8 +14,8 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 
-from providers.sandbox.campaignlark import SANDBOX_API_KEY as LARK_KEY
-from providers.sandbox.trackly import SANDBOX_API_KEY
+from providers.campaignlark.sandbox import SANDBOX_API_KEY as LARK_KEY
+from providers.trackly.sandbox import SANDBOX_API_KEY
 from tests.fleet_procs import Process, all_ready, start_gateway, start_simulator
 from tests.redis_server import RedisServer
 from tests.support import BULK, UPSERT

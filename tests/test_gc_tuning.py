@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 
-from gateway.gc_tuning import THRESHOLDS, tune_for_serving
+from gateway.ops.gc_tuning import THRESHOLDS, tune_for_serving
 
 
 def test_tuning_freezes_start_up_objects_and_sets_the_thresholds() -> None:

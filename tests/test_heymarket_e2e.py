@@ -12,12 +12,12 @@ from pydantic import SecretStr
 from gateway.config import Config, GatewaySettings
 from gateway.sandbox import Sandbox
 from providers.heymarket import HeymarketSettings
-from providers.model import ProviderName
-from providers.sandbox.faults import Fault
-from providers.sandbox.heymarket import (
+from providers.heymarket.sandbox import (
     SANDBOX_API_KEY,
     HeymarketSimulator,
 )
+from providers.model import ProviderName
+from providers.simulator.faults import Fault
 from tests.support import BULK, UPDATE, UPSERT, serve
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from providers.heymarket import ERROR_TABLE, read_error
+from providers.heymarket.errors import ERROR_TABLE, read_error
 from providers.model import ProviderName
 from tests.battery import UNREADABLE_ANSWERS, ErrorCase, assert_covers_table, assert_error, ids
 from tests.heymarket_support import heymarket_config, upsert_vars

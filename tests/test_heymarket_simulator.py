@@ -9,7 +9,7 @@ import httpx
 import jwt
 import pytest
 
-from providers.sandbox.heymarket import (
+from providers.heymarket.sandbox import (
     SANDBOX_API_KEY,
     SANDBOX_SECRET_ID,
     SANDBOX_SECRET_KEY,

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import jwt
 import pytest
 
 from providers.heymarket import HeymarketSettings
-from providers.heymarket_auth import JwtMinter
-from providers.heymarket_catalog import Catalogue
+from providers.heymarket.auth import JwtMinter
 from tests.support import FakeClock
 
 KEY = "id-1||key-with-enough-bytes-for-hs256-000"
@@ -26,39 +23,6 @@ def test_one_token_is_shared_until_shortly_before_its_five_minutes_are_up() -> N
     assert second != first and minter.minted == 2
     claims = jwt.decode(second, KEY, algorithms=["HS256"], options={"verify_iat": False})
     assert claims == {"iss": "id-1", "iat": 1_700_000_240}
-
-
-async def test_catalogue_is_reloaded_after_its_ttl_and_not_before() -> None:
-    clock = FakeClock()
-    loads: list[int] = []
-
-    async def load() -> dict[str, int]:
-        loads.append(1)
-        return {"plan": 101, "Tier": 102}
-
-    catalogue = Catalogue(load, ttl=300, clock=clock)
-    assert (await catalogue.resolve(["plan"])).ids == {"plan": 101}
-    clock.now += 299
-    assert (await catalogue.resolve(["tier"])).ids == {"tier": 102}  # case-insensitive
-    assert len(loads) == 1
-    clock.now += 1
-    await catalogue.resolve(["plan"])
-    assert len(loads) == 2 and catalogue.name_of(102) == "Tier"
-
-
-async def test_concurrent_misses_refresh_the_catalogue_once() -> None:
-    loads: list[int] = []
-
-    async def load() -> dict[str, int]:
-        loads.append(1)
-        await asyncio.sleep(0)
-        return {"plan": 101}
-
-    catalogue = Catalogue(load, ttl=300, clock=FakeClock())
-    await catalogue.resolve([])
-    results = await asyncio.gather(*(catalogue.resolve(["ghost"]) for _ in range(10)))
-    assert len(loads) == 2
-    assert all(r.missing == ["ghost"] for r in results)
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ import pytest
 from pydantic import SecretStr
 
 from gateway.config import GatewaySettings
-from gateway.logs import Masker, configure_logging
+from gateway.ops.logs import Masker, configure_logging
 from gateway.sandbox import Sandbox
 from gateway.service import ContactService
 from tests.support import BULK, UPDATE, UPSERT, serve

@@ -13,8 +13,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from gateway.app import create_app
 from gateway.config import Config, GatewaySettings
-from gateway.metrics import GatewayMetrics
-from gateway.request_context import begin_request, current_request, end_request
+from gateway.ops.metrics import GatewayMetrics
+from gateway.ops.request_context import begin_request, current_request, end_request
 from gateway.sandbox import Sandbox
 from providers.model import ProviderName
 from providers.resilience import CircuitState
@@ -198,7 +198,7 @@ async def test_tracing_gives_an_operation_span_with_provider_call_spans_inside()
         "contact": {"phone": "+14155552671", "email": "jane@example.com"},
     }
     async with serve(config, sandbox=sandbox, tracer_provider=provider) as client:
-        # The second send runs from the document's plan (gateway.fast_path): same spans.
+        # The second send runs from the document's plan (gateway.schema.compiled.view): same spans.
         for _ in range(2):
             await client.data(UPSERT, variables)
     finished = exporter.get_finished_spans()

@@ -6,7 +6,7 @@ import random
 
 import phonenumbers
 
-from gateway import phone_validity
+from gateway.input import phone_validity
 
 
 def test_the_compiled_validity_check_is_is_valid_number_for_every_country_code() -> None:

@@ -7,7 +7,7 @@ import random
 import phonenumbers
 import pytest
 
-from gateway.phones import InvalidPhone, is_valid, normalize_phone
+from gateway.input.phones import InvalidPhone, is_valid, normalize_phone
 
 
 @pytest.mark.parametrize(

@@ -15,8 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gateway import phone_shapes
-from gateway.phones import MAX_PHONE_LENGTH, InvalidPhone, _normalize_full, normalize_phone
+from gateway.input import phone_shapes
+from gateway.input.phones import MAX_PHONE_LENGTH, InvalidPhone, _normalize_full, normalize_phone
 
 REGIONS = ["US", "CA", "GB", "DE", "FR", "IN", "BR", "AU", "JM", "KY", "IT", "AR"]
 DIFFERENTIAL = settings(

@@ -11,7 +11,7 @@ import pytest
 from gateway.config import Config, GatewaySettings
 from gateway.sandbox import Sandbox
 from providers.model import ProviderName
-from providers.sandbox.faults import Fault
+from providers.simulator.faults import Fault
 from tests.support import UPSERT, serve, trackly_config
 
 HEALTH = (

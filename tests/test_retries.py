@@ -15,7 +15,7 @@ from providers.errors import ErrorCode, Failure, ProviderError
 from providers.http import ProviderHttp, parse_retry_after, within_deadline
 from providers.model import ProviderName
 from providers.resilience import CallGuard, RetryPolicy
-from providers.trackly import ERROR_TABLE, read_error
+from providers.trackly.errors import ERROR_TABLE, read_error
 
 T = ProviderName.TRACKLY
 Step = int | type[Exception] | tuple[int, dict[str, str]]

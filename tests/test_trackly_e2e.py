@@ -9,7 +9,7 @@ import pytest
 from gateway.config import GatewaySettings
 from gateway.sandbox import Sandbox
 from providers.model import ProviderName
-from providers.sandbox.faults import Fault
+from providers.simulator.faults import Fault
 from tests.support import BULK, UPDATE, UPSERT, answer, serve, trackly_config
 
 

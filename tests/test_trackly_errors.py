@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from providers.model import ProviderName
-from providers.trackly import ERROR_TABLE, read_error
+from providers.trackly.errors import ERROR_TABLE, read_error
 from tests.battery import (
     TRANSPORT_FAILURES,
     UNREADABLE_ANSWERS,

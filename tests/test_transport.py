@@ -22,7 +22,8 @@ from providers.http import ProviderHttp, compact_json, make_client
 from providers.model import ProviderName
 from providers.resilience.guard import CallGuard
 from providers.resilience.retry import RetryPolicy
-from providers.trackly import ERROR_TABLE, TracklySettings, read_error
+from providers.trackly import TracklySettings
+from providers.trackly.errors import ERROR_TABLE, read_error
 from providers.transport import precise_error
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]

@@ -10,10 +10,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from gateway.sandbox import SANDBOX_LIST_NUMBER, SANDBOX_PHONE_MERGE_TAG
+from providers.campaignlark import sandbox as campaignlark_sim
+from providers.heymarket import sandbox as heymarket_sim
 from providers.model import ProviderName
-from providers.sandbox import campaignlark as campaignlark_sim
-from providers.sandbox import heymarket as heymarket_sim
-from providers.sandbox import trackly as trackly_sim
+from providers.trackly import sandbox as trackly_sim
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.config import Config
-from gateway.http_guards import error_response, wants_page
+from gateway.http.guards import error_response, wants_page
 from gateway.playground.examples import EXAMPLES
 from gateway.playground.hints import HINTS
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import strawberry
 
+from gateway.schema.compiled.inputs import fast_input
 from gateway.schema.enums import FieldUpdateMode, SubscriptionStatus
-from gateway.schema.fast_input import fast_input
 from gateway.schema.scalars import CustomFields
 
 

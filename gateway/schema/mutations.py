@@ -8,6 +8,7 @@ from typing import Any, overload
 import strawberry
 from strawberry.types import Info
 
+from gateway.input.validation import custom_fields as check_custom_fields
 from gateway.schema.context import gateway_context
 from gateway.schema.enums import FieldUpdateMode, Provider
 from gateway.schema.errors import error_from
@@ -28,7 +29,6 @@ from gateway.schema.payloads import (
 )
 from gateway.schema.scalars import CustomFields
 from gateway.schema.translate import given, to_draft, to_mode, to_ref
-from gateway.validation import custom_fields as check_custom_fields
 from providers.errors import Failure, ProviderError
 from providers.model import ContactDraft, ContactRecord, ProviderName
 

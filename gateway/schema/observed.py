@@ -13,8 +13,8 @@ from typing import Any
 from strawberry.extensions import FieldExtension, SchemaExtension
 from strawberry.types import Info
 
-from gateway.metrics import GatewayMetrics
-from gateway.request_context import MutationOutcome, current_request, note_operation
+from gateway.ops.metrics import GatewayMetrics
+from gateway.ops.request_context import MutationOutcome, current_request, note_operation
 from providers.model import ProviderName
 
 OK = "OK"

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 from strawberry import UNSET
 
-from gateway import validation as check
+from gateway.input import validation as check
 from gateway.schema.enums import FieldUpdateMode
 from gateway.schema.inputs import ContactInput, ContactRefInput
 from providers.model import (

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from providers import heymarket_wire as wire
 from providers.errors import ErrorCode, Failure, ProviderError
-from providers.heymarket_auth import JwtMinter, LegacyKey
-from providers.heymarket_names import NameMap, Prepared
+from providers.heymarket import wire
+from providers.heymarket.auth import JwtMinter, LegacyKey
+from providers.heymarket.names import NameMap, Prepared
 from providers.http import ProviderHttp, Reply
 from providers.model import (
     ContactDraft,

@@ -1,4 +1,8 @@
-"""Field and tag names -> Heymarket's numeric ids, and custom values back to names."""
+"""Field and tag names -> Heymarket's numeric ids, and custom values back to names.
+
+Both maps are the account's catalogues (providers/catalogue.py): cached, refreshed once on a
+miss, one matching rule. A client may also give a field or tag by its numeric id.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from providers import heymarket_wire as wire
+from providers.catalogue import Catalogue, Resolution
 from providers.errors import ErrorCode, Failure
-from providers.heymarket_catalog import Catalogue, Resolution
-from providers.model import ContactDraft, FieldMode, FieldValue, ProviderName
+from providers.heymarket import wire
+from providers.model import ContactDraft, FieldMode, FieldValue
 
 E = ErrorCode
-HEYMARKET = ProviderName.HEYMARKET
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,43 +35,53 @@ class Prepared:
 class NameMap:
     """The account's two catalogues, applied to contacts."""
 
-    def __init__(self, fields: Catalogue, tags: Catalogue) -> None:
+    def __init__(self, fields: Catalogue[int], tags: Catalogue[int]) -> None:
         self.fields = fields
         self.tags = tags
 
     async def prepare(self, contacts: Sequence[ContactDraft]) -> list[Prepared | Failure]:
+        """Every contact's names as ids: one catalogue look-up (one refresh at most) for all."""
         field_names = [
             key for c in contacts for key in (c.custom_fields or {}) if not wire.is_integer_id(key)
         ]
         tag_names = [tag for c in contacts for tag in (c.tags or ())]
-        known_fields = await self.fields.resolve(field_names) if field_names else _NOTHING
-        known_tags = await self.tags.resolve(tag_names) if tag_names else _NOTHING
-        return [self._prepare_one(c, known_fields, known_tags) for c in contacts]
+        fields = await self.fields.resolve(field_names) if field_names else _NOTHING
+        tags = await self.tags.resolve(tag_names) if tag_names else _NOTHING
+        return [self._prepare_one(c, fields, tags) for c in contacts]
 
     def _prepare_one(
-        self, contact: ContactDraft, fields: Resolution, tags: Resolution
+        self, contact: ContactDraft, fields: Resolution[int], tags: Resolution[int]
     ) -> Prepared | Failure:
         custom = None
         if contact.custom_fields is not None:
             custom = {}
             for key, value in contact.custom_fields.items():
-                ident = key if wire.is_integer_id(key) else fields.ids.get(key)
+                ident = key if wire.is_integer_id(key) else fields.found.get(key)
                 if ident is None:
-                    return _unknown_field(key)
+                    return self.fields.refusal(
+                        fields,
+                        key,
+                        code=E.UNKNOWN_FIELD,
+                        field=f"customFields.{key}",
+                        unknown=f"Heymarket has no custom field named {key!r} "
+                        "(create it in Heymarket first)",
+                    )
                 custom[str(ident)] = value
         tag_ids = None
         if contact.tags is not None:
             tag_ids = []
             for position, name in enumerate(contact.tags):
-                found = tags.ids.get(name)
-                if found is None and wire.is_integer_id(name):
+                found = tags.found.get(name)
+                if found is None and name not in tags.ambiguous and wire.is_integer_id(name):
                     found = int(name)  # already a tag id
                 if found is None:
-                    return Failure(
-                        E.UNKNOWN_TAG,
-                        f"Heymarket has no tag named {name!r} (create it in Heymarket first)",
-                        provider=HEYMARKET,
+                    return self.tags.refusal(
+                        tags,
+                        name,
+                        code=E.UNKNOWN_TAG,
                         field=f"tags[{position}]",
+                        unknown=f"Heymarket has no tag named {name!r} "
+                        "(create it in Heymarket first)",
                     )
                 tag_ids.append(found)
         return Prepared(contact, custom, tag_ids)
@@ -77,7 +90,7 @@ class NameMap:
         """Custom values keyed by field id -> keyed by field name (unknown ids stay ids)."""
         if not custom:
             return {}
-        await self.fields.resolve([])  # loads the map only when it is stale
+        await self.fields.entries()  # loads the map only when it is stale
         named: dict[str, FieldValue] = {}
         for key, value in custom.items():
             if not isinstance(value, str | int | float | bool):
@@ -87,13 +100,4 @@ class NameMap:
         return named
 
 
-_NOTHING = Resolution({}, [])
-
-
-def _unknown_field(name: str) -> Failure:
-    return Failure(
-        E.UNKNOWN_FIELD,
-        f"Heymarket has no custom field named {name!r} (create it in Heymarket first)",
-        provider=HEYMARKET,
-        field=f"customFields.{name}",
-    )
+_NOTHING: Resolution[int] = Resolution({}, (), {})

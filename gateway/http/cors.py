@@ -14,7 +14,7 @@ from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
 from gateway.config import CorsSettings
-from gateway.http_guards import error_response, header
+from gateway.http.guards import error_response, header
 
 METHODS = ("GET", "POST")
 

@@ -31,7 +31,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from providers.sandbox.faults import FaultInjector
+from providers.simulator.faults import FaultInjector
 
 SANDBOX_API_KEY = "cl_sandbox_" + "5a" * 16
 STATUSES = ("SUBSCRIBED", "UNSUBSCRIBED", "UNCONFIRMED", "CLEANED", "COMPLAINED")

@@ -12,8 +12,8 @@ from contextlib import AbstractContextManager, nullcontext
 import httpx
 from opentelemetry import trace
 
-from gateway.metrics import GatewayMetrics
-from gateway.request_context import current_request
+from gateway.ops.metrics import GatewayMetrics
+from gateway.ops.request_context import current_request
 from providers.model import ProviderName
 
 REQUEST_ID_HEADER = "X-Request-Id"

@@ -1,10 +1,13 @@
-"""Reading CampaignLark contacts: the `data` envelope or none, and the neutral ContactRecord."""
+"""CampaignLark's wire format, read tolerantly: contacts in their `data` envelope or without it,
+the neutral ContactRecord, and the workspace's field and tag listings. No I/O here."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
+from providers.catalogue import Codec
 from providers.errors import ErrorCode, Failure, ProviderError
 from providers.http import ProviderHttp, Reply
 from providers.model import ContactRecord, ProviderName, SubscriptionStatus
@@ -77,3 +80,60 @@ def timestamps_equal(contact: Mapping[str, Any]) -> bool:
     """CampaignLark's upsert does not say whether it created: a new contact was never updated."""
     created, updated = contact.get("created_at"), contact.get("updated_at")
     return isinstance(created, str) and bool(created) and created == updated
+
+
+# -- the workspace's catalogues: GET /v1/fields, GET /v1/tags -----------------------------------
+
+TAG_PAGE_SIZE = 100  # the largest page CampaignLark serves
+MAX_TAG_PAGES = 200  # a pagination that never ends must not loop forever
+
+
+@dataclass(frozen=True, slots=True)
+class FieldInfo:
+    merge_tag: str
+    label: str
+    required: bool
+
+
+def listing(provider: ProviderName, reply: Reply, what: str) -> list[Any]:
+    """A listing with or without its `data` envelope; anything else cannot be trusted."""
+    body = reply.body
+    if isinstance(body, dict):
+        body = body.get("data")
+    if isinstance(body, list):
+        return body
+    raise unreadable(provider, f"a {what} the gateway could not read")
+
+
+def read_fields(entries: list[Any]) -> dict[str, FieldInfo]:
+    fields: dict[str, FieldInfo] = {}
+    for entry in entries:
+        tag = entry.get("merge_tag") if isinstance(entry, dict) else None
+        if isinstance(tag, str) and tag:
+            label = entry.get("label")
+            fields[tag] = FieldInfo(
+                tag, label if isinstance(label, str) else tag, entry.get("required") is True
+            )
+    return fields
+
+
+def read_tags(entries: list[Any], into: dict[str, int]) -> None:
+    for entry in entries:
+        if isinstance(entry, dict) and isinstance(entry.get("name"), str):
+            tag_id = entry.get("id")
+            if isinstance(tag_id, int) and not isinstance(tag_id, bool):
+                into.setdefault(entry["name"], tag_id)
+
+
+def last_page(body: Any, page: int) -> bool:
+    pagination = body.get("pagination") if isinstance(body, dict) else None
+    if not isinstance(pagination, dict):
+        return False
+    total_pages = pagination.get("total_pages")
+    return isinstance(total_pages, int) and page >= total_pages
+
+
+FIELDS_CODEC: Codec[FieldInfo] = Codec(
+    encode=lambda fields: [[i.merge_tag, i.label, i.required] for i in fields.values()],
+    decode=lambda rows: {row[0]: FieldInfo(str(row[0]), str(row[1]), bool(row[2])) for row in rows},
+)

@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from providers.sandbox.faults import FaultInjector
+from providers.simulator.faults import FaultInjector
 
 SANDBOX_API_KEY = "trk_sandbox" + "0" * 25  # trk_ + 32 alphanumerics, as real keys
 LISTS: dict[str, int] = {"+18005551234": 1, "+18005550000": 0}  # list number -> journeys

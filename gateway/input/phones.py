@@ -6,7 +6,7 @@ from functools import lru_cache
 
 import phonenumbers
 
-from gateway import phone_shapes, phone_validity
+from gateway.input import phone_shapes, phone_validity
 
 # Bulk imports repeat list numbers and often phones; parsing is the costliest check we make.
 _CACHE_SIZE = 16_384

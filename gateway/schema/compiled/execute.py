@@ -36,7 +36,7 @@ from strawberry.types.field import StrawberryField
 from strawberry.types.unset import UNSET
 from strawberry.utils.await_maybe import await_maybe
 
-from gateway.schema.fast_plan import Plan
+from gateway.schema.compiled.plan import Plan
 from gateway.schema.masking import is_unexpected
 
 log = logging.getLogger("gateway.graphql")

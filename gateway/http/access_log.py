@@ -10,9 +10,9 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.http_guards import header
-from gateway.metrics import GatewayMetrics
-from gateway.request_context import (
+from gateway.http.guards import header
+from gateway.ops.metrics import GatewayMetrics
+from gateway.ops.request_context import (
     RequestRecord,
     begin_request,
     current_request,

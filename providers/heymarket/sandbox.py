@@ -34,7 +34,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from providers.sandbox.faults import FaultInjector
+from providers.simulator.faults import FaultInjector
 
 SANDBOX_SECRET_ID = "hm_sandbox_secret_id"
 SANDBOX_SECRET_KEY = "hm_sandbox_secret_key_0123456789abcdef"

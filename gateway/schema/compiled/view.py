@@ -2,7 +2,7 @@
 the view's extensions would have recorded for them.
 
 A request takes the fast path only when it is a plain JSON POST of a single operation whose
-document already has a plan (gateway.schema.fast_plan); every other request, and any request the
+document already has a plan (gateway.schema.compiled.plan); every other request, and any request the
 plan runner declines, goes to strawberry's view with its body untouched.
 """
 
@@ -15,9 +15,9 @@ from typing import Any
 from opentelemetry import trace
 from starlette.types import Scope
 
-from gateway.request_context import note_operation
-from gateway.schema.fast_exec import PlanRunner
-from gateway.schema.fast_plan import PlanBook
+from gateway.ops.request_context import note_operation
+from gateway.schema.compiled.execute import PlanRunner
+from gateway.schema.compiled.plan import PlanBook
 
 _STREAMING = (b"multipart", b"event-stream")  # strawberry streams these: its view decides
 

@@ -8,7 +8,7 @@ from functools import cache
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from gateway.request_context import current_request
+from gateway.ops.request_context import current_request
 from providers.model import ProviderName
 from providers.resilience import CallGuard, CircuitState
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 
-from gateway.phones import InvalidPhone, normalize_phone
+from gateway.input.phones import InvalidPhone, normalize_phone
 from providers.errors import ErrorCode, ProviderError
 from providers.model import FieldValue
 

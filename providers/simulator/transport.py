@@ -7,7 +7,7 @@ import json
 import httpx
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from providers.sandbox.faults import DroppedConnection
+from providers.simulator.faults import DroppedConnection
 
 
 class SimulatorTransport(httpx.ASGITransport):

@@ -46,7 +46,7 @@ from graphql.language import DirectiveNode, Visitor
 from strawberry.extensions import SchemaExtension
 from strawberry.types.field import StrawberryField
 
-from gateway.schema.fast_coerce import Coercer, NotCompiled, compile_coercer
+from gateway.schema.compiled.coerce import Coercer, NotCompiled, compile_coercer
 
 Serializer = Callable[[Any], Any]
 MAX_PLANS = 512

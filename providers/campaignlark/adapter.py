@@ -1,0 +1,285 @@
+"""CampaignLark adapter: an email platform; contacts keyed by email, custom fields are merge tags.
+
+Wire format (wire.py): JSON under `/v1`, `Authorization: Bearer`, answers in a `data` envelope,
+errors `{"error": {"message": text}}` with no machine-readable code: the table (errors.py)
+matches messages. Merge tags and tags are checked against the workspace's catalogues (names.py)
+before any write. No bulk endpoint: a bulk is single upserts fanned out under the shared pacing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+from urllib.parse import quote
+
+import httpx
+
+from providers.base import Runtime, not_stored
+from providers.bulk import fail_all, fan_out
+from providers.campaignlark import wire
+from providers.campaignlark.errors import ERROR_TABLE, read_error
+from providers.campaignlark.names import Names, Prepared
+from providers.campaignlark.settings import CampaignLarkSettings
+from providers.campaignlark.wire import EMAIL_TAG, FIRST_NAME_TAG, LAST_NAME_TAG, FieldInfo
+from providers.catalogue import Catalogue
+from providers.errors import ErrorCode, Failure, ProviderError
+from providers.http import ProviderHttp, Reply
+from providers.model import (
+    BulkResult,
+    ContactDraft,
+    ContactRef,
+    CustomFields,
+    FieldMode,
+    FieldsResult,
+    FieldValue,
+    IndexedContact,
+    ProviderName,
+    UpsertResult,
+)
+from providers.settings import secret
+
+E = ErrorCode
+_CONTACT_ID = re.compile(r"^[0-9a-f]{24}$")
+
+
+class CampaignLarkAdapter:
+    provider: ClassVar[ProviderName] = ProviderName.CAMPAIGNLARK
+    bulk_window: ClassVar[int | None] = None  # no bulk endpoint: single upserts, fanned out
+    _NOT_STORED: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("list_number", "listNumber"),
+        ("signup_date", "signupDate"),
+        ("ip_address", "ipAddress"),
+        ("signup_url", "signupUrl"),
+    )
+
+    def __init__(
+        self, settings: CampaignLarkSettings, client: httpx.AsyncClient, runtime: Runtime
+    ) -> None:
+        self.settings = settings
+        self.runtime = runtime
+        self.http = ProviderHttp(self.provider, client, ERROR_TABLE, read_error, runtime.guard)
+        self._auth = {"Authorization": f"Bearer {secret(settings.api_key)}"}
+        cache, ttl = runtime.cache, settings.catalogue_ttl_seconds
+        fields: Catalogue[FieldInfo] = Catalogue(
+            self._load_fields,
+            provider=self.provider,
+            what="merge tag",
+            cache=cache,
+            key="fields",
+            ttl=ttl,
+            codec=wire.FIELDS_CODEC,
+        )
+        tags: Catalogue[int] = Catalogue(
+            self._load_tags, provider=self.provider, what="tag", cache=cache, key="tags", ttl=ttl
+        )
+        self.names = Names(fields, tags, settings.phone_merge_tag)
+
+    # -- checks the gateway can make itself ------------------------------------------------
+
+    def check(self, contact: ContactDraft) -> Failure | None:
+        if not contact.email:
+            return Failure(
+                E.MISSING_EMAIL, "CampaignLark identifies a contact by its email", field="email"
+            )
+        return None
+
+    def warnings_for(self, contact: ContactDraft) -> list[str]:
+        notes = not_stored(contact, self.provider, self._NOT_STORED)
+        if contact.enroll_in_journeys:
+            notes.append("enrollInJourneys was ignored: CampaignLark has no journeys")
+        if contact.phone and not self.settings.phone_merge_tag:
+            notes.append(
+                "phone was not sent: no providers.campaignlark.phone_merge_tag is configured"
+            )
+        return notes
+
+    # -- upsert -----------------------------------------------------------------------------
+
+    async def upsert(self, contact: ContactDraft) -> UpsertResult:
+        return await self._write(contact, await self.names.prepare(contact, refresh=True))
+
+    async def _write(self, contact: ContactDraft, prepared: Prepared) -> UpsertResult:
+        assert contact.email is not None  # check() refused it otherwise
+        body: dict[str, Any] = {"email_address": contact.email, "fields": prepared.fields}
+        status = contact.status.value if contact.status else None
+        created: bool | None = None
+        tag_ids = prepared.tag_ids
+        if contact.field_mode is FieldMode.MERGE:
+            body["partial_update"] = True  # what is not sent is kept
+        else:
+            # A full upsert replaces fields, tags and status: resend what the client left out.
+            current = await self._find_by_email(contact.email, missing_ok=True)
+            created = current is None
+            fields = self._kept_standard(current) if current else {}
+            fields.update(prepared.fields)
+            await self.names.check_required(fields, prepared.names)
+            body["fields"] = fields
+            body["partial_update"] = False
+            if current is not None:
+                tag_ids = wire.tag_ids_of(current) if tag_ids is None else tag_ids
+                status = status or wire.status_of(current)
+        if tag_ids is not None:
+            body["tags"] = tag_ids
+        if status is not None:
+            body["status"] = status
+        reply = await self._call("POST", "/v1/contacts/upsert", body, prepared.names)
+        raw = wire.contact_of(self.http, reply)
+        if created is None:
+            created = reply.status == 201 or wire.timestamps_equal(raw)
+        return UpsertResult(
+            contact=wire.record_of(raw, contact.email, self.settings.phone_merge_tag),
+            created=created,
+        )
+
+    def _kept_standard(self, current: Mapping[str, Any]) -> dict[str, FieldValue]:
+        """A REPLACE replaces custom fields; the names and phone have inputs of their own."""
+        data = current.get("data")
+        data = data if isinstance(data, dict) else {}
+        kept = (FIRST_NAME_TAG, LAST_NAME_TAG, self.settings.phone_merge_tag)
+        return {tag: data[tag] for tag in kept if tag and wire.is_value(data.get(tag))}
+
+    # -- bulk -------------------------------------------------------------------------------
+
+    async def bulk_upsert(self, items: Sequence[IndexedContact]) -> BulkResult:
+        refused = BulkResult()
+        try:
+            await self.names.preload([item.contact for item in items])
+        except ProviderError as error:
+            fail_all(refused, items, error)
+            return refused
+        ready: dict[int, Prepared] = {}
+        for item in items:
+            try:
+                ready[item.index] = await self.names.prepare(item.contact, refresh=False)
+            except ProviderError as error:
+                refused.fail(item, error.failure)
+
+        async def send(chunk: Sequence[IndexedContact]) -> BulkResult:
+            [item] = chunk
+            result = await self._write(item.contact, ready[item.index])
+            return BulkResult(contacts_created=int(result.created))
+
+        total = await fan_out(
+            self.provider,
+            [[item] for item in items if item.index in ready],
+            send,
+            concurrency=self.runtime.bulk_concurrency,
+            deadline_seconds=self.runtime.deadline_seconds,
+        )
+        total.merge(refused)
+        return total
+
+    # -- custom fields ----------------------------------------------------------------------
+
+    async def update_fields(
+        self, ref: ContactRef, fields: CustomFields, mode: FieldMode
+    ) -> FieldsResult:
+        if not (ref.id or ref.email):
+            raise ProviderError.of(
+                E.MISSING_EMAIL,
+                "CampaignLark finds a contact by its email or its id; give contact.email or "
+                "contact.id",
+                field="email",
+            )
+        if ref.id and not _CONTACT_ID.match(ref.id):
+            raise ProviderError.of(
+                E.INVALID_CONTACT_ID,
+                "a CampaignLark contact id is 24 hexadecimal characters",
+                field="id",
+            )
+        if not fields and mode is FieldMode.MERGE:
+            raise ProviderError.of(
+                E.MISSING_FIELDS, "give at least one field to update", field="customFields"
+            )
+        wanted, names = await self.names.checked(
+            [(key, value, f"customFields.{key}") for key, value in fields.items()], refresh=True
+        )
+        if ref.id:
+            current = await self._find_by_id(ref.id)
+        else:
+            assert ref.email is not None
+            found = await self._find_by_email(ref.email, missing_ok=False)
+            assert found is not None
+            current = found
+        status = wire.status_of(current)
+        if status is None:
+            raise wire.unreadable(self.provider, "a contact without a status")
+        if mode is FieldMode.MERGE:
+            # PUT requires a status: resend the current one so only fields change.
+            reply = await self._call(
+                "PUT",
+                f"/v1/contacts/{quote(str(current['id']), safe='')}",
+                {"fields": wanted, "status": status},
+                names,
+            )
+        else:
+            email = wire.record_of(current, ref.email, self.settings.phone_merge_tag).email
+            if not email:
+                raise wire.unreadable(self.provider, "a contact without an email address")
+            if EMAIL_TAG in wanted and wanted[EMAIL_TAG] != email:
+                raise ProviderError.of(
+                    E.INVALID_CUSTOM_FIELDS,
+                    f"{EMAIL_TAG} is the contact's key: change it with mode MERGE",
+                    field=f"customFields.{EMAIL_TAG}",
+                )
+            replaced = {**self._kept_standard(current), **wanted}
+            replaced.pop(EMAIL_TAG, None)
+            await self.names.check_required(replaced, names)
+            body = {
+                "email_address": email,
+                "fields": replaced,
+                "tags": wire.tag_ids_of(current),
+                "status": status,
+                "partial_update": False,
+            }
+            reply = await self._call("POST", "/v1/contacts/upsert", body, names)
+        raw = wire.contact_of(self.http, reply)
+        record = wire.record_of(raw, ref.email, self.settings.phone_merge_tag)
+        return FieldsResult(contact=record, custom_fields=record.custom_fields or {})
+
+    # -- the wire ---------------------------------------------------------------------------
+
+    async def _find_by_email(self, email: str, *, missing_ok: bool) -> dict[str, Any] | None:
+        try:
+            reply = await self.http.call(
+                "GET", "/v1/contacts/by-email", params={"email": email}, headers=self._auth
+            )
+        except ProviderError as error:
+            if missing_ok and error.failure.code is E.CONTACT_NOT_FOUND:
+                return None
+            raise
+        return wire.contact_of(self.http, reply)
+
+    async def _find_by_id(self, contact_id: str) -> dict[str, Any]:
+        reply = await self.http.call(
+            "GET", f"/v1/contacts/{quote(contact_id, safe='')}", headers=self._auth
+        )
+        return wire.contact_of(self.http, reply)
+
+    async def _call(
+        self, method: str, path: str, body: dict[str, Any], names: Mapping[str, str]
+    ) -> Reply:
+        try:
+            return await self.http.call(method, path, json_body=body, headers=self._auth)
+        except ProviderError as error:
+            raise await self.names.located(error, names) from None
+
+    async def _load_fields(self) -> dict[str, FieldInfo]:
+        reply = await self.http.call("GET", "/v1/fields", headers=self._auth)
+        return wire.read_fields(wire.listing(self.provider, reply, "field list"))
+
+    async def _load_tags(self) -> dict[str, int]:
+        tags: dict[str, int] = {}
+        for page in range(1, wire.MAX_TAG_PAGES + 1):
+            reply = await self.http.call(
+                "GET",
+                "/v1/tags",
+                params={"page": str(page), "limit": str(wire.TAG_PAGE_SIZE)},
+                headers=self._auth,
+            )
+            entries = wire.listing(self.provider, reply, "tag list")
+            wire.read_tags(entries, tags)
+            if len(entries) < wire.TAG_PAGE_SIZE or wire.last_page(reply.body, page):
+                break
+        return tags

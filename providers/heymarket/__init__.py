@@ -1,0 +1,15 @@
+"""Heymarket: SMS conversations; contacts by phone, custom fields and tags by numeric id."""
+
+from providers.base import ProviderSpec
+from providers.heymarket.adapter import HeymarketAdapter
+from providers.heymarket.settings import HeymarketSettings
+from providers.model import ProviderName
+
+SPEC = ProviderSpec(
+    name=ProviderName.HEYMARKET,
+    settings=HeymarketSettings,
+    build=HeymarketAdapter,  # type: ignore[arg-type]
+    docs_url="https://developers.heymarket.com",
+)
+
+__all__ = ["SPEC", "HeymarketAdapter", "HeymarketSettings"]
