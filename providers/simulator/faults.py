@@ -16,7 +16,9 @@ import random
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from providers.asgi import read_body, replay
 
 ADMIN_PATH = "/_sandbox/faults"
 
@@ -67,7 +69,9 @@ class FaultInjector:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        body = await _read_body(receive)
+        body = await read_body(receive)
+        if body is None:  # the client left before sending its request
+            return
         if scope["path"].endswith(ADMIN_PATH):
             await self._admin(scope["method"], body, send)
             return
@@ -75,7 +79,7 @@ class FaultInjector:
         if fault is not None and fault.delay:
             await asyncio.sleep(fault.delay)
         if fault is None or fault.passthrough:
-            await self.app(scope, _replay(body), send)
+            await self.app(scope, replay(body, receive), send)
             return
         self.injected += 1
         if fault.drop:
@@ -113,28 +117,6 @@ class FaultInjector:
                 return
         payload = {"faults": [asdict(f) for f in self.faults], "injected": self.injected}
         await _respond(send, 200, json.dumps(payload).encode(), "application/json", {})
-
-
-async def _read_body(receive: Receive) -> bytes:
-    chunks = []
-    while True:
-        message = await receive()
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body"):
-            return b"".join(chunks)
-
-
-def _replay(body: bytes) -> Receive:
-    sent = False
-
-    async def receive() -> Message:
-        nonlocal sent
-        if sent:
-            return {"type": "http.disconnect"}
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return receive
 
 
 async def _respond(

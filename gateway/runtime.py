@@ -1,0 +1,118 @@
+"""What the gateway builds at start-up and holds while it serves: one provider client, call
+guard and adapter per configured account, the fleet's shared state, and the contact service.
+
+`GatewayRuntime.started(...)` is the app's lifespan: it opens everything in order and closes it
+in reverse, so a request never meets a half-built gateway and shutdown leaks no connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+
+import httpx
+from opentelemetry import trace
+
+from gateway.config import Config
+from gateway.ops.fleet import build_fleet, redis_readiness
+from gateway.ops.metrics import GatewayMetrics
+from gateway.ops.provider_calls import ObservedTransport
+from gateway.schema.context import GatewayContext
+from gateway.service import ContactService
+from providers.base import ContactAdapter, Runtime
+from providers.http import TransportWrapper, make_client
+from providers.model import ProviderName
+from providers.observe import observed as observed_guard
+from providers.registry import REGISTRY
+from providers.resilience import CallGuard
+from providers.resilience.fleet import Fleet
+from providers.resilience.pacing import Clock, Sleep, loop_time
+
+
+@dataclass(frozen=True)
+class Instruments:
+    """How the runtime reports itself, made before it starts."""
+
+    metrics: GatewayMetrics
+    tracer: trace.Tracer
+
+
+@dataclass
+class GatewayRuntime:
+    context: GatewayContext
+    fleet: Fleet
+    clients: list[httpx.AsyncClient] = field(default_factory=list)
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def started(
+        cls,
+        config: Config,
+        instruments: Instruments,
+        *,
+        transports: Mapping[ProviderName, httpx.AsyncBaseTransport],
+        clock: Clock = loop_time,
+        sleep: Sleep = asyncio.sleep,
+        workers: int = 1,
+    ) -> AsyncIterator[GatewayRuntime]:
+        settings = config.gateway
+        async with contextlib.AsyncExitStack() as stack:
+            fleet = build_fleet(settings, workers)
+            stack.push_async_callback(fleet.aclose)
+            clients: list[httpx.AsyncClient] = []
+            adapters: dict[ProviderName, ContactAdapter] = {}
+            guards: dict[ProviderName, CallGuard] = {}
+            for name, provider_settings in config.providers.items():
+                client = make_client(
+                    provider_settings,
+                    transports.get(name),
+                    wrap=_observed(name, instruments),
+                )
+                await stack.enter_async_context(client)
+                clients.append(client)
+                guards[name] = observed_guard(
+                    fleet.guard(name, provider_settings, clock=clock, sleep=sleep),
+                    instruments.metrics,
+                )
+                runtime = Runtime(
+                    deadline_seconds=settings.deadline_seconds,
+                    bulk_concurrency=settings.bulk_concurrency,
+                    guard=guards[name],
+                    cache=fleet.cache(name, provider_settings),
+                )
+                adapters[name] = REGISTRY[name].build(provider_settings, client, runtime)
+            service = ContactService(
+                adapters,
+                deadline_seconds=settings.deadline_seconds,
+                max_bulk_contacts=settings.max_bulk_contacts,
+            )
+            context = GatewayContext(
+                service=service,
+                region=settings.default_region,
+                sandbox=config.sandbox,
+                guards=guards,
+                fleet=fleet,
+            )
+            await fleet.start()
+            instruments.metrics.watch(guards)
+            yield cls(context, fleet, clients)
+
+    def ready(self) -> bool:
+        """Every provider client open: the service can call them."""
+        return all(not client.is_closed for client in self.clients)
+
+    async def readiness(self) -> dict[str, object]:
+        """/readyz's body: Redis down is reported, not a reason to leave the load balancer
+        (the gateway still serves, on local fair-share budgets)."""
+        redis = await redis_readiness(self.fleet)
+        return {
+            "status": "ready",
+            "providers": len(self.clients),
+            "redis": {"ok": redis.ok, "detail": redis.detail},
+        }
+
+
+def _observed(name: ProviderName, instruments: Instruments) -> TransportWrapper:
+    return lambda inner: ObservedTransport(inner, name, instruments.metrics, instruments.tracer)
