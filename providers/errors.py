@@ -1,9 +1,10 @@
 """The one error vocabulary every adapter speaks.
 
     ProviderError (exception)  -- carries one Failure
-    Failure (value)            -- code, message, provider, provider_code, field, retryable, ...
+    Failure (value)            -- code, message, origin, provider, provider_code, field, ...
       .code: ErrorCode         -- the single source of truth for the GraphQL ErrorCode enum
       .code.kind: ErrorKind    -- which GraphQL union member the client gets
+      .origin: Origin          -- who decided: the gateway, the provider, the connection, ...
 
 Adapters raise ProviderError; nothing else may escape an adapter for an expected outcome.
 """
@@ -26,6 +27,18 @@ class ErrorKind(enum.Enum):
     CONFIGURATION = "configuration"
     RATE_LIMITED = "rate_limited"
     PROVIDER_UNAVAILABLE = "provider_unavailable"
+
+
+class Origin(enum.Enum):
+    """Who decided a failure; the retry layer and the circuit breaker reason on it, and the
+    client sees it as `Error.origin`."""
+
+    GATEWAY = "GATEWAY"  # the gateway's own checks of the input (or of what a catalogue says)
+    PROVIDER = "PROVIDER"  # the provider's answer; provider_code is what it said
+    TRANSPORT = "TRANSPORT"  # the connection: refused, reset, timed out, an unreadable answer
+    PACING = "PACING"  # the gateway's pacing: the provider's budget is spent for now
+    CIRCUIT = "CIRCUIT"  # an open circuit: the provider kept failing
+    DEADLINE = "DEADLINE"  # the operation's deadline passed
 
 
 class ErrorCode(enum.Enum):
@@ -105,12 +118,14 @@ class Failure:
     code: ErrorCode
     message: str
     provider: ProviderName | None = None
+    # Only what the provider said (its code, else its message); None where it said nothing.
     provider_code: str | None = None
     # The unified input name the failure is about ("phone", "customFields.tier");
     # the gateway prefixes it with the argument path.
     field: str | None = None
     retryable: bool | None = None
     retry_after: float | None = None
+    origin: Origin = Origin.GATEWAY
 
     @property
     def is_retryable(self) -> bool:

@@ -19,7 +19,7 @@ import httpx
 import orjson
 
 from providers.direct import DirectSender
-from providers.errors import ErrorCode, Failure, ProviderError
+from providers.errors import ErrorCode, Failure, Origin, ProviderError
 from providers.errortable import ErrorTable
 from providers.model import ProviderName
 from providers.resilience.guard import CallGuard, within_deadline
@@ -181,7 +181,8 @@ class ProviderHttp:
                         ErrorCode.PROVIDER_ERROR,
                         self._message("sent a response the gateway could not read", request_id),
                         provider=self.provider,
-                        provider_code=_snippet(raw),
+                        provider_code=_snippet(raw),  # what it said, if it was text
+                        origin=Origin.TRANSPORT,
                     ),
                     status=response.status_code,
                 )
@@ -205,7 +206,7 @@ class ProviderHttp:
                     ErrorCode.PROVIDER_ERROR,
                     self._message("answered with JSON that is not an object", reply.request_id),
                     provider=self.provider,
-                    provider_code=type(reply.body).__name__,
+                    origin=Origin.TRANSPORT,
                 )
             )
         return reply.body
@@ -227,9 +228,10 @@ class ProviderHttp:
             code=found.code,
             message=self._message(detail, request_id),
             provider=self.provider,
-            provider_code=key or text or _snippet(raw) or f"HTTP {status}",
+            provider_code=key or text or _snippet(raw),
             field=found.field,
             retry_after=retry_after,
+            origin=Origin.PROVIDER,
         )
 
     def _message(self, detail: str, request_id: str | None) -> str:
@@ -244,7 +246,7 @@ class ProviderHttp:
                 code,
                 f"{self.provider.label} {what} ({type(exc).__name__})",
                 provider=self.provider,
-                provider_code=type(exc).__name__,
+                origin=Origin.TRANSPORT,
             ),
             reached=reached,
         )

@@ -104,7 +104,7 @@ mutation Upsert($provider: Provider!, $contact: ContactInput!) {
       contact { provider id phone email customFields }
       created listMembershipCreated listContactId journeysEnrolled warnings
     }
-    ... on Error { code message provider providerCode field retryable }
+    ... on Error { code message provider providerCode field retryable origin }
     ... on RateLimitedError { retryAfterSeconds }
     ... on ProviderUnavailableError { retryAfterSeconds }
   }
@@ -120,13 +120,13 @@ mutation Bulk($provider: Provider!, $contacts: [ContactInput!]!) {
       errors {
         index phone email
         error {
-          __typename code message provider providerCode field retryable
+          __typename code message provider providerCode field retryable origin
           ... on RateLimitedError { retryAfterSeconds }
           ... on ProviderUnavailableError { retryAfterSeconds }
         }
       }
     }
-    ... on Error { code message provider providerCode field retryable }
+    ... on Error { code message provider providerCode field retryable origin }
     ... on RateLimitedError { retryAfterSeconds }
     ... on ProviderUnavailableError { retryAfterSeconds }
   }
@@ -140,7 +140,7 @@ mutation Update($provider: Provider!, $contact: ContactRefInput!, $fields: Custo
                       mode: $mode) {
     __typename
     ... on UpdateContactFieldsSuccess { contact { provider id phone email } customFields }
-    ... on Error { code message provider providerCode field retryable }
+    ... on Error { code message provider providerCode field retryable origin }
     ... on RateLimitedError { retryAfterSeconds }
     ... on ProviderUnavailableError { retryAfterSeconds }
   }

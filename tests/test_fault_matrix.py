@@ -180,7 +180,7 @@ def _check_bulk(result: dict[str, Any], case: Case, count: int) -> None:
         assert indexes and set(indexes) <= set(range(count))
     for item in result["errors"]:
         error = item["error"]
-        if error["providerCode"] == "circuit_open" and case.member == DOWN:
+        if error["origin"] == "CIRCUIT" and case.member == DOWN:
             # A fan-out that keeps meeting provider faults opens the breaker part way:
             # the remaining contacts are refused at once, as they should be.
             assert (error["code"], error["retryable"]) == ("UNAVAILABLE", True)

@@ -175,7 +175,7 @@ async def test_a_circuit_opened_by_one_process_is_open_in_the_other(
 
     (refused,) = await upserts(second.url, 10, 1)
     assert refused["__typename"] == "ProviderUnavailableError"
-    assert refused["providerCode"] == "circuit_open"
+    assert (refused["origin"], refused["providerCode"]) == ("CIRCUIT", None)
     assert len(audit(sim)["arrivals"]) == reached  # `second` never called the provider
 
 

@@ -61,11 +61,12 @@ async def test_a_budget_spent_past_the_deadline_answers_rate_limited_at_once() -
         waited = loop.time() - start
     assert first["upsertContact"]["__typename"] == "UpsertContactSuccess"
     refused = second["upsertContact"]
-    assert (refused["__typename"], refused["code"], refused["providerCode"]) == (
+    assert (refused["__typename"], refused["code"], refused["origin"]) == (
         "RateLimitedError",
         "RATE_LIMITED",
-        "gateway_pacing",
+        "PACING",
     )
+    assert refused["providerCode"] is None
     assert refused["retryable"] is True and 59 < refused["retryAfterSeconds"] <= 62
     assert waited < 0.01
 
@@ -87,11 +88,12 @@ async def test_the_circuit_opens_answers_at_once_and_closes_after_a_good_probe()
         probe = (await gw.data(UPSERT, upsert(4)))["upsertContact"]
         health_closed = await gw.data(HEALTH)
     assert {f["upsertContact"]["code"] for f in failures} == {"PROVIDER_ERROR"}
-    assert (refused["__typename"], refused["code"], refused["providerCode"]) == (
+    assert (refused["__typename"], refused["code"], refused["origin"]) == (
         "ProviderUnavailableError",
         "UNAVAILABLE",
-        "circuit_open",
+        "CIRCUIT",
     )
+    assert refused["providerCode"] is None
     assert refused["retryable"] is True and 29 < refused["retryAfterSeconds"] <= 30
     assert _trackly(health_open) == {
         "circuit": "OPEN",

@@ -7,6 +7,7 @@ import enum
 import strawberry
 
 from providers.errors import ErrorCode as _ErrorCode
+from providers.errors import Origin as _Origin
 from providers.model import FieldMode, ProviderName
 from providers.model import SubscriptionStatus as _SubscriptionStatus
 from providers.resilience import CircuitState as _CircuitState
@@ -30,3 +31,10 @@ CircuitState = _mirror(
     "CLOSED: calls go out; OPEN: refused at once; HALF_OPEN: probing.",
 )
 ErrorCode = _mirror(_ErrorCode, "ErrorCode", "Every reason the gateway can give for a failure.")
+ErrorOrigin = _mirror(
+    _Origin,
+    "ErrorOrigin",
+    "Who decided a failure: the gateway's checks (GATEWAY), the provider's answer (PROVIDER), "
+    "the connection (TRANSPORT: refused, reset, unreadable), the gateway's pacing (PACING), "
+    "an open circuit (CIRCUIT), the deadline (DEADLINE).",
+)

@@ -7,7 +7,7 @@ from typing import Any
 
 import strawberry
 
-from gateway.schema.enums import ErrorCode, Provider
+from gateway.schema.enums import ErrorCode, ErrorOrigin, Provider
 from providers.errors import ErrorKind, Failure
 
 
@@ -19,12 +19,18 @@ class Error:
         description="Null when the gateway itself refused the input."
     )
     provider_code: str | None = strawberry.field(
-        description="The provider's own code, or its message where it has no codes."
+        description=(
+            "What the provider said: its own code, or its message where it has no codes; "
+            "null where the provider said nothing."
+        )
     )
     field: str | None = strawberry.field(
         description='The input the error is about, e.g. "contact.phone".'
     )
     retryable: bool = strawberry.field(description="True when the same request may succeed later.")
+    origin: ErrorOrigin = strawberry.field(  # type: ignore[valid-type]
+        description="Who decided: the gateway, the provider, the connection, pacing, ..."
+    )
 
 
 @strawberry.type(description="Bad input, caught by the gateway or the provider.")
@@ -95,6 +101,7 @@ def error_from(
         "provider_code": failure.provider_code,
         "field": field,
         "retryable": failure.is_retryable,
+        "origin": ErrorOrigin[failure.origin.name],
     }
     if member in (RateLimitedError, ProviderUnavailableError):
         return member(**common, retry_after_seconds=failure.retry_after)

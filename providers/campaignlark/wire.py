@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from providers.catalogue import Codec
-from providers.errors import ErrorCode, Failure, ProviderError
+from providers.errors import ErrorCode, Failure, Origin, ProviderError
 from providers.http import ProviderHttp, Reply
 from providers.model import ContactRecord, ProviderName, SubscriptionStatus
 
@@ -47,7 +47,7 @@ def unreadable(provider: ProviderName, what: str) -> ProviderError:
             ErrorCode.PROVIDER_ERROR,
             f"{provider.label} answered {what}",
             provider=provider,
-            provider_code="unreadable_contact",
+            origin=Origin.TRANSPORT,
         )
     )
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from providers.errors import ErrorCode, Failure, ProviderError
+from providers.errors import ErrorCode, Failure, Origin, ProviderError
 from providers.heymarket import wire
 from providers.heymarket.auth import JwtMinter, LegacyKey
 from providers.heymarket.names import NameMap, Prepared
@@ -80,7 +80,7 @@ class ContactWriter:
                     E.PROVIDER_ERROR,
                     "Heymarket answered the create without a contact id",
                     provider=HEYMARKET,
-                    provider_code="no id",
+                    origin=Origin.TRANSPORT,
                 )
             )
         return await self._result(prepared, ident, None, prepared.custom or {}, created=True)
@@ -156,10 +156,11 @@ class ContactWriter:
         }
         _keep_names(body, existing)
         reply = await self._write("PUT", path_of(existing.id), body, prepared.overwrite)
-        answered = wire.read_contact(reply.body)  # v2 answers the full contact
+        answer = self.http.object_of(reply)  # v1 answers {id, rev, uuid}; v2 the contact
+        answered = wire.read_contact(answer)
         stored = (
             answered.custom
-            if answered is not None and "custom" in _object(reply.body)
+            if answered is not None and "custom" in _object(answer)
             else _after(existing.custom, prepared.custom, prepared.overwrite)
         )
         named = await self.names.by_name(stored)
@@ -192,7 +193,7 @@ class ContactWriter:
                     E.PROVIDER_ERROR,
                     "Heymarket answered a contact lookup without a contact id",
                     provider=HEYMARKET,
-                    provider_code="no id",
+                    origin=Origin.TRANSPORT,
                 )
             )
         return found

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import stamina
 
-from providers.errors import ErrorCode, Failure, ProviderError
+from providers.errors import ErrorCode, Failure, Origin, ProviderError
 from providers.model import ProviderName
 from providers.resilience.breaker import (
     CircuitBreaker,
@@ -60,7 +60,7 @@ async def within_deadline(
                 ErrorCode.TIMEOUT,
                 f"{provider.label} did not finish within the {seconds:g}s deadline",
                 provider=provider,
-                provider_code="deadline",
+                origin=Origin.DEADLINE,
             )
         ) from None
     finally:
@@ -148,7 +148,7 @@ class CallGuard:
                 raise self._refusal(
                     ErrorCode.RATE_LIMITED,
                     f"{self.provider.label}'s request budget is spent for now",
-                    "gateway_pacing",
+                    Origin.PACING,
                     exc.wait,
                 ) from None
         try:
@@ -177,18 +177,14 @@ class CallGuard:
         return self._refusal(
             ErrorCode.UNAVAILABLE,
             f"{self.provider.label} is failing; the gateway stopped calling it for now",
-            "circuit_open",
+            Origin.CIRCUIT,
             wait,
         )
 
-    def _refusal(self, code: ErrorCode, message: str, reason: str, wait: float) -> ProviderError:
+    def _refusal(self, code: ErrorCode, message: str, origin: Origin, wait: float) -> ProviderError:
         return ProviderError(
             Failure(
-                code,
-                message,
-                provider=self.provider,
-                provider_code=reason,
-                retry_after=round(wait, 3),
+                code, message, provider=self.provider, retry_after=round(wait, 3), origin=origin
             ),
             reached=False,
         )

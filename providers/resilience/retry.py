@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from providers.errors import ProviderError
+from providers.errors import Origin, ProviderError
 
 ALWAYS_RETRIED = frozenset({429, 503})
 RETRIED_IF_IDEMPOTENT = frozenset({502, 504})
@@ -46,8 +46,8 @@ def should_retry(error: ProviderError, idempotent: bool) -> bool:
         return error.status in ALWAYS_RETRIED or (
             idempotent and error.status in RETRIED_IF_IDEMPOTENT
         )
-    if error.failure.provider_code in ("circuit_open", "gateway_pacing", "deadline"):
-        return False
+    if error.failure.origin in _GATEWAY_DECIDED:
+        return False  # pacing, an open circuit, the deadline: trying again cannot help now
     return not error.reached or idempotent
 
 
@@ -55,4 +55,8 @@ def is_provider_fault(error: ProviderError) -> bool:
     """Evidence that the provider is unwell, for the circuit breaker."""
     if error.status is not None:
         return error.status >= 500
-    return error.failure.provider_code not in ("circuit_open", "gateway_pacing", "deadline")
+    return error.failure.origin not in _GATEWAY_DECIDED
+
+
+# The gateway's own refusals around a call: no evidence about the provider either way.
+_GATEWAY_DECIDED = frozenset({Origin.PACING, Origin.CIRCUIT, Origin.DEADLINE})

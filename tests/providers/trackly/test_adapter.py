@@ -1,7 +1,9 @@
-"""What goes over the wire to Trackly: paths, headers, bodies, chunking."""
+"""What goes over the wire to Trackly: paths, headers, bodies, chunking, and the answers the
+shared error battery does not cover (per-item bulk codes, chunk failures, the deadline)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -9,6 +11,8 @@ import httpx
 import pytest
 import respx
 
+from providers.model import ProviderName
+from tests.providers.battery import DOWN, NF, V
 from tests.support import (
     BULK,
     LIST_NUMBER,
@@ -16,6 +20,7 @@ from tests.support import (
     TRACKLY_URL,
     UPDATE,
     UPSERT,
+    answer,
     serve,
     trackly_config,
 )
@@ -273,3 +278,83 @@ async def test_bulk_error_without_a_usable_index_is_matched_by_phone(entry_index
         data = await gw.data(BULK, {"provider": "TRACKLY", "contacts": contacts})
     [item] = data["bulkUpsertContacts"]["errors"]
     assert (item["index"], item["error"]["code"]) == (1, "NOT_SENDABLE")
+
+
+ITEM_CODES = [
+    ("missing_phone_number", "MISSING_PHONE_NUMBER", V),
+    ("missing_list_number", "MISSING_LIST_NUMBER", V),
+    ("invalid_phone", "INVALID_PHONE", V),
+    ("invalid_list_number", "INVALID_LIST_NUMBER", V),
+    ("list_not_found", "LIST_NOT_FOUND", NF),
+    ("not_sendable", "NOT_SENDABLE", "NotSendableError"),
+    ("payload_too_large", "PAYLOAD_TOO_LARGE", V),
+    ("validation_failed", "INVALID_REQUEST", V),
+    ("provider_error", "PROVIDER_ERROR", DOWN),
+    ("never_seen_before", "INVALID_REQUEST", V),
+]
+
+
+@pytest.mark.parametrize(("provider_code", "code", "member"), ITEM_CODES)
+async def test_bulk_item_code_reaches_the_client_at_its_index(
+    provider_code: str, code: str, member: str
+) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            200,
+            json={
+                "success_count": 1,
+                "error_count": 1,
+                "errors": [
+                    {
+                        "index": 1,
+                        "phone_number": "+14155552672",
+                        "code": provider_code,
+                        "error": "item failed",
+                    }
+                ],
+                "contacts_created": 1,
+                "list_contacts_created": 1,
+                "journeys_enrolled": 0,
+            },
+        )
+
+    contacts = [{"phone": "4155552671"}, {"phone": "4155552672"}]
+    transport = httpx.MockTransport(handler)
+    async with serve(trackly_config(), transports={ProviderName.TRACKLY: transport}) as gw:
+        data = await gw.data(BULK, {"provider": "TRACKLY", "contacts": contacts})
+    result = data["bulkUpsertContacts"]
+    assert (result["successCount"], result["errorCount"]) == (1, 1)
+    [item] = result["errors"]
+    assert item["index"] == 1 and item["phone"] == "+14155552672"
+    error = item["error"]
+    assert (error["__typename"], error["code"], error["providerCode"]) == (
+        member,
+        code,
+        provider_code,
+    )
+    assert error["retryable"] is (member == DOWN)
+
+
+async def test_bulk_chunk_that_fails_with_5xx_is_one_error_per_contact() -> None:
+    transport = answer(500, {"error": "boom", "code": "internal_error"})
+    contacts = [{"phone": f"41555526{n:02d}"} for n in range(10, 15)]
+    async with serve(trackly_config(), transports={ProviderName.TRACKLY: transport}) as gw:
+        data = await gw.data(BULK, {"provider": "TRACKLY", "contacts": contacts})
+    result = data["bulkUpsertContacts"]
+    assert (result["successCount"], result["errorCount"]) == (0, 5)
+    assert [e["index"] for e in result["errors"]] == [0, 1, 2, 3, 4]
+    assert {e["error"]["code"] for e in result["errors"]} == {"PROVIDER_ERROR"}
+
+
+async def test_provider_slower_than_the_deadline_gives_timeout() -> None:
+    async def handler(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(5)
+        return httpx.Response(200, json={})
+
+    transport = httpx.MockTransport(handler)
+    config = trackly_config(deadline_seconds=0.2)
+    async with serve(config, transports={ProviderName.TRACKLY: transport}) as gw:
+        data = await gw.data(UPSERT, {"provider": "TRACKLY", "contact": {"phone": "4155552671"}})
+    result = data["upsertContact"]
+    assert (result["code"], result["origin"], result["retryable"]) == ("TIMEOUT", "DEADLINE", True)
+    assert result["providerCode"] is None  # the provider said nothing

@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from providers.errors import ErrorCode, Failure, ProviderError
+from providers.errors import ErrorCode, Failure, Origin, ProviderError
 from providers.model import ProviderName
 from providers.observe import ObservedPacer, observed
 from providers.resilience import CallGuard, RetryPolicy
@@ -71,7 +71,7 @@ async def test_a_call_the_open_circuit_refuses_is_neither_sent_nor_counted() -> 
     guard = observed(CallGuard(T, RetryPolicy(attempts=4), breaker=breaker), recorder)
     with pytest.raises(ProviderError) as refused:
         await guard.run(send)
-    assert refused.value.failure.provider_code == "circuit_open"
+    assert refused.value.failure.origin is Origin.CIRCUIT
     assert calls == [] and recorder.retries == []
 
 

@@ -11,7 +11,8 @@ import jwt
 import pytest
 import respx
 
-from tests.heymarket_support import (
+from providers.model import ProviderName
+from tests.providers.heymarket.support import (
     FIELDS,
     HEYMARKET_URL,
     LEGACY_KEY,
@@ -22,7 +23,7 @@ from tests.heymarket_support import (
     heymarket_config,
     upsert_vars,
 )
-from tests.support import UPDATE, UPSERT, serve
+from tests.support import BULK, UPDATE, UPSERT, answer, serve
 
 U = HEYMARKET_URL
 UUID = "0b9c2f7e-4a53-4c3e-9a6f-1f2e3d4c5b6a"
@@ -332,3 +333,44 @@ async def test_a_field_created_since_the_last_load_is_found_by_the_refresh() -> 
         data = await gw.data(UPSERT, upsert_vars(customFields={"fresh": 1}))
     assert data["upsertContact"]["contact"]["customFields"] == {"fresh": 1}
     assert sent(create)["custom"] == {"109": 1}
+
+
+async def test_the_providers_request_id_is_kept_in_the_message() -> None:
+    transport = answer(500, {"error": "server_error"}, headers={"X-Request-Id": "req-abc-123"})
+    async with serve(heymarket_config(), transports={ProviderName.HEYMARKET: transport}) as gw:
+        data = await gw.data(UPSERT, upsert_vars())
+    assert "req-abc-123" in data["upsertContact"]["message"]
+
+
+async def test_bulk_item_failing_with_5xx_is_an_error_at_its_index_only() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if b"14155552672" in request.content:
+            return httpx.Response(500, json={"error": "server_error"})
+        if request.url.path == "/v1/contact/get":
+            return httpx.Response(404, json={"error": "not_found"})
+        return httpx.Response(200, json={"id": 1, "rev": 1, "uuid": "u"})
+
+    contacts = [{"phone": f"41555526{n}"} for n in (71, 72, 73)]
+    transport = httpx.MockTransport(handler)
+    async with serve(heymarket_config(), transports={ProviderName.HEYMARKET: transport}) as gw:
+        data = await gw.data(BULK, {"provider": "HEYMARKET", "contacts": contacts})
+    result = data["bulkUpsertContacts"]
+    assert (result["successCount"], result["errorCount"], result["contactsCreated"]) == (2, 1, 2)
+    [item] = result["errors"]
+    assert (item["index"], item["error"]["code"]) == (1, "PROVIDER_ERROR")
+
+
+async def test_a_lookup_miss_on_update_is_said_about_the_ref_it_looked_up_by() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/v1/contact-fields":
+            return httpx.Response(200, json=FIELDS)
+        return httpx.Response(404, json={"error": "not_found"})
+
+    transport = httpx.MockTransport(handler)
+    async with serve(heymarket_config(), transports={ProviderName.HEYMARKET: transport}) as gw:
+        data = await gw.data(
+            UPDATE,
+            {"provider": "HEYMARKET", "contact": {"id": "7"}, "fields": {"plan": "gold"}},
+        )
+    result = data["updateContactFields"]
+    assert (result["code"], result["field"]) == ("CONTACT_NOT_FOUND", "contact.id")

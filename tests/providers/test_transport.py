@@ -17,7 +17,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from providers.errors import ErrorCode, ProviderError
+from providers.errors import ErrorCode, Origin, ProviderError
 from providers.http import ProviderHttp, compact_json, make_client
 from providers.model import ProviderName
 from providers.resilience.guard import CallGuard
@@ -163,7 +163,9 @@ async def test_an_answer_cut_short_is_a_dropped_connection_that_may_have_acted()
             with pytest.raises(ProviderError) as raised:
                 await http.call("POST", "/v2/contacts", json_body={}, idempotent=False)
     assert raised.value.failure.code is ErrorCode.UNAVAILABLE
-    assert raised.value.failure.provider_code == "ReadError" and raised.value.reached
+    failure = raised.value.failure
+    assert (failure.origin, failure.provider_code) == (Origin.TRANSPORT, None)
+    assert "(ReadError)" in failure.message and raised.value.reached
 
 
 @pytest.mark.parametrize(

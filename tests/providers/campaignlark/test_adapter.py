@@ -9,8 +9,10 @@ import httpx
 import pytest
 
 from gateway.config import ConfigError, parse_config
+from providers.campaignlark.errors import ERROR_TABLE
 from providers.model import ProviderName
-from tests.campaignlark_support import (
+from tests.providers.battery import DOWN, LIMIT, V
+from tests.providers.campaignlark.support import (
     CONTACT_ID,
     LARK_KEY,
     LARK_URL,
@@ -18,7 +20,7 @@ from tests.campaignlark_support import (
     contact_json,
     lark_config,
 )
-from tests.support import BULK, UPDATE, UPSERT, serve
+from tests.support import BULK, UPDATE, UPSERT, answer, serve
 
 LARK = "CAMPAIGNLARK"
 
@@ -304,3 +306,70 @@ def test_config_accepts_phone_merge_tag_and_paces_to_the_documented_budget() -> 
 def test_config_refuses_a_phone_merge_tag_campaignlark_could_not_have(tag: str) -> None:
     with pytest.raises(ConfigError, match="phone_merge_tag"):
         parse_config({"providers": {"campaignlark": {"api_key": "k", "phone_merge_tag": tag}}}, {})
+
+
+# Each message of the provider notes, word for word: a row of its own must match it.
+NOTES = {
+    "The contact ID you provided is not valid.": "INVALID_CONTACT_ID",
+    "Please provide at least one field to update.": "MISSING_FIELDS",
+    "Please provide a status.": "MISSING_STATUS",
+    "Contact status is required.": "MISSING_STATUS",
+    "The status you provided is not valid.": "INVALID_STATUS",
+    "We were unable to find a field with the merge_tag `tier`": "UNKNOWN_FIELD",
+    "We couldn't find a contact with that ID.": "CONTACT_NOT_FOUND",
+    "An email address is required.": "MISSING_EMAIL",
+    "Field '`Company`' is required.": "REQUIRED_FIELD_MISSING",
+    "Tag ID `12` does not exist in this workspace": "UNKNOWN_TAG",
+    "Please provide a valid API key\u2026": "UNAUTHORIZED",
+    "\u2026invalid or has been revoked.": "UNAUTHORIZED",
+    "Your IP address is not authorized\u2026": "FORBIDDEN",
+    "We couldn't find a contact with that email address.": "CONTACT_NOT_FOUND",
+}
+STATUS_OF = {"UNAUTHORIZED": 401, "FORBIDDEN": 403}
+
+
+@pytest.mark.parametrize(("message", "code"), NOTES.items())
+def test_every_message_in_the_provider_notes_matches_a_row(message: str, code: str) -> None:
+    found = ERROR_TABLE.classify(STATUS_OF.get(code, 400), message)
+    assert found.rule is not None and found.code.value == code
+
+
+@pytest.mark.parametrize(
+    ("status", "message", "code", "member"),
+    [
+        (400, "Field 'Company' is required.", "REQUIRED_FIELD_MISSING", V),
+        (400, "Tag ID 9 does not exist in this workspace", "UNKNOWN_TAG", V),
+        (400, "Never seen before.", "INVALID_REQUEST", V),
+        (500, "Internal server error.", "PROVIDER_ERROR", DOWN),
+        (429, "Too many requests.", "RATE_LIMITED", LIMIT),
+    ],
+)
+async def test_bulk_item_failure_reaches_the_client_at_its_index(
+    status: int, message: str, code: str, member: str
+) -> None:
+    def upsert(request: httpx.Request) -> httpx.Response:
+        if b"second@example.com" in request.content:
+            return httpx.Response(status, json={"error": {"message": message}})
+        return httpx.Response(200, json={"data": {"id": CONTACT_ID, "data": {}}})
+
+    lark = FakeLark(**{"POST /v1/contacts/upsert": upsert})
+    contacts = [{"email": "first@example.com"}, {"email": "second@example.com"}]
+    async with serve(lark_config(), transports={ProviderName.CAMPAIGNLARK: lark.transport()}) as gw:
+        data = await gw.data(BULK, {"provider": LARK, "contacts": contacts})
+    result = data["bulkUpsertContacts"]
+    assert (result["successCount"], result["errorCount"]) == (1, 1)
+    [item] = result["errors"]
+    assert (item["index"], item["email"]) == (1, "second@example.com")
+    error = item["error"]
+    assert (error["__typename"], error["code"], error["providerCode"]) == (member, code, message)
+    assert error["retryable"] is (member in (DOWN, LIMIT))
+
+
+async def test_bulk_whose_catalogue_cannot_be_read_fails_each_contact_not_the_count() -> None:
+    transport = answer(500, {"error": {"message": "Internal server error."}})
+    contacts = [{"email": f"c{n}@example.com", "customFields": {"plan": "a"}} for n in range(3)]
+    async with serve(lark_config(), transports={ProviderName.CAMPAIGNLARK: transport}) as gw:
+        data = await gw.data(BULK, {"provider": LARK, "contacts": contacts})
+    result = data["bulkUpsertContacts"]
+    assert (result["successCount"], result["errorCount"]) == (0, 3)
+    assert {e["error"]["code"] for e in result["errors"]} == {"PROVIDER_ERROR"}
