@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import httpx
 
@@ -79,13 +79,32 @@ class ProviderSpec:
     build: AdapterFactory
     docs_url: str
 
+    @classmethod
+    def of(cls, adapter: Any, settings: type[ProviderSettings], docs_url: str) -> ProviderSpec:
+        """The spec of an adapter class (its `provider` names it) and its settings."""
+        return cls(adapter.provider, settings, adapter, docs_url)
 
-def not_stored(
-    contact: ContactDraft, provider: ProviderName, fields: Sequence[tuple[str, str]]
-) -> list[str]:
-    """One warning per given input (attribute, unified name) the provider has nowhere to keep."""
+
+# The unified contact inputs a provider may or may not have somewhere to keep:
+# (ContactDraft attribute, the name the client knows it by).
+OPTIONAL_INPUTS: tuple[tuple[str, str], ...] = (
+    ("email", "email"),
+    ("first_name", "firstName"),
+    ("last_name", "lastName"),
+    ("list_number", "listNumber"),
+    ("tags", "tags"),
+    ("status", "status"),
+    ("signup_date", "signupDate"),
+    ("ip_address", "ipAddress"),
+    ("signup_url", "signupUrl"),
+)
+
+
+def not_stored(contact: ContactDraft, provider: ProviderName, stored: Collection[str]) -> list[str]:
+    """One warning per given input the provider has nowhere to keep; `stored` names the
+    optional inputs it does keep."""
     return [
         f"{name} was not sent: {provider.label} contacts have no {name}"
-        for attr, name in fields
-        if getattr(contact, attr) is not None
+        for attr, name in OPTIONAL_INPUTS
+        if name not in stored and getattr(contact, attr) is not None
     ]

@@ -7,17 +7,17 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import httpx
-from pydantic import SecretStr
 
 from gateway.app import create_app
-from gateway.config import Config, GatewaySettings
+from gateway.config import Config
 from gateway.sandbox import Sandbox
 from providers.model import ProviderName
-from providers.trackly import TracklySettings
 
-TRACKLY_KEY = "trk_" + "a1b2" * 8
-TRACKLY_URL = "https://trackly.test/api"
-LIST_NUMBER = "+18005551234"
+# Re-exported: many tests use a Trackly account as "a provider".
+from tests.providers.trackly.support import LIST_NUMBER as LIST_NUMBER
+from tests.providers.trackly.support import TRACKLY_KEY as TRACKLY_KEY
+from tests.providers.trackly.support import TRACKLY_URL as TRACKLY_URL
+from tests.providers.trackly.support import trackly_config as trackly_config
 
 
 class GatewayClient:
@@ -64,19 +64,6 @@ async def serve(
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as http:
             yield GatewayClient(http)
-
-
-def trackly_config(**gateway: Any) -> Config:
-    return Config(
-        GatewaySettings(**gateway),
-        {
-            ProviderName.TRACKLY: TracklySettings(
-                base_url=TRACKLY_URL,
-                api_key=SecretStr(TRACKLY_KEY),
-                default_list_number=LIST_NUMBER,
-            )
-        },
-    )
 
 
 def answer(

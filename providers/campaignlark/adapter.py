@@ -46,11 +46,9 @@ _CONTACT_ID = re.compile(r"^[0-9a-f]{24}$")
 class CampaignLarkAdapter:
     provider: ClassVar[ProviderName] = ProviderName.CAMPAIGNLARK
     bulk_window: ClassVar[int | None] = None  # no bulk endpoint: single upserts, fanned out
-    _NOT_STORED: ClassVar[tuple[tuple[str, str], ...]] = (
-        ("list_number", "listNumber"),
-        ("signup_date", "signupDate"),
-        ("ip_address", "ipAddress"),
-        ("signup_url", "signupUrl"),
+    # The optional unified inputs it keeps; any other given is said in a warning.
+    STORED: ClassVar[frozenset[str]] = frozenset(
+        ("email", "firstName", "lastName", "tags", "status")
     )
 
     def __init__(
@@ -85,7 +83,7 @@ class CampaignLarkAdapter:
         return None
 
     def warnings_for(self, contact: ContactDraft) -> list[str]:
-        notes = not_stored(contact, self.provider, self._NOT_STORED)
+        notes = not_stored(contact, self.provider, self.STORED)
         if contact.enroll_in_journeys:
             notes.append("enrollInJourneys was ignored: CampaignLark has no journeys")
         if contact.phone and not self.settings.phone_merge_tag:

@@ -17,21 +17,16 @@ fields it is sent; `GET /v1/contacts/:id` answers the contact or 404.
 from __future__ import annotations
 
 import itertools
-import json
 import re
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
 
-from providers.simulator.faults import FaultInjector
+from providers.simulator.base import Endpoint, RateWindow, Refusal, Simulator
 
 SANDBOX_API_KEY = "cl_sandbox_" + "5a" * 16
 STATUSES = ("SUBSCRIBED", "UNSUBSCRIBED", "UNCONFIRMED", "CLEANED", "COMPLAINED")
@@ -82,13 +77,14 @@ class Contact:
     updated_at: datetime
 
 
-class LarkFailure(Exception):
+class LarkFailure(Refusal):
+    """CampaignLark's error body: `{"error": {"message": text}}`; it has no codes."""
+
     def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status, self.message = status, message
+        super().__init__(status, {"error": {"message": message}})
 
 
-class CampaignLarkSimulator:
+class CampaignLarkSimulator(Simulator):
     def __init__(
         self,
         api_key: str = SANDBOX_API_KEY,
@@ -101,23 +97,22 @@ class CampaignLarkSimulator:
         self.fields: list[FieldDef] = default_fields()
         self.tags: dict[int, str] = default_tags()
         self.contacts: dict[str, Contact] = {}
-        self.rate_limit, self.rate_period, self.clock = rate_limit, rate_period, clock
-        self.requests: list[tuple[str, str]] = []  # (method, path), accepted or not
-        self.rate_limited = 0
-        self._recent: deque[float] = deque()
         self._ids = itertools.count(0x64F1A2B3C4D5E6F7A8B90000)
-        routes = [
-            Route("/v1/contacts/upsert", self.upsert, methods=["POST"]),
-            Route("/v1/contacts/by-email", self.by_email, methods=["GET"]),
-            Route("/v1/contacts", self.create, methods=["POST"]),
-            Route("/v1/contacts/{id}", self.get, methods=["GET"]),
-            Route("/v1/contacts/{id}", self.update, methods=["PUT"]),
-            Route("/v1/fields", self.list_fields, methods=["GET"]),
-            Route("/v1/tags", self.list_tags, methods=["GET"]),
-            Route("/v1/tags", self.create_tag, methods=["POST"]),
-        ]
-        self.faults = FaultInjector(Starlette(routes=routes))
-        self.app = self.faults
+        super().__init__(
+            [
+                Endpoint("/v1/contacts/upsert", "POST", lambda _, body: self._upsert(body)),
+                Endpoint("/v1/contacts/by-email", "GET", self._by_email),
+                Endpoint("/v1/contacts", "POST", lambda _, body: self._create(body), status=201),
+                Endpoint("/v1/contacts/{id}", "GET", self._get),
+                Endpoint("/v1/contacts/{id}", "PUT", self._update),
+                Endpoint(
+                    "/v1/fields", "GET", lambda _, __: {"data": [f.public() for f in self.fields]}
+                ),
+                Endpoint("/v1/tags", "GET", self._list_tags),
+                Endpoint("/v1/tags", "POST", lambda _, body: self._create_tag(body), status=201),
+            ],
+            RateWindow(rate_limit, rate_period, clock),
+        )
 
     # -- helpers for tests and the sandbox --------------------------------------------------
 
@@ -131,98 +126,58 @@ class CampaignLarkSimulator:
     def tag_names(self, contact: Contact) -> list[str]:
         return [self.tags[i] for i in contact.tags if i in self.tags]
 
-    # -- HTTP handlers ----------------------------------------------------------------------
+    # -- the shared plumbing, in CampaignLark's words -----------------------------------------
 
-    async def upsert(self, request: Request) -> JSONResponse:
-        return await self._handle(request, self._upsert)
-
-    async def create(self, request: Request) -> JSONResponse:
-        return await self._handle(request, self._create, status=201)
-
-    async def update(self, request: Request) -> JSONResponse:
-        return await self._handle(request, lambda body: self._update(request, body))
-
-    async def get(self, request: Request) -> JSONResponse:
-        def lookup(_: Any) -> dict[str, Any]:
-            return {"data": self._public(self._by_id(request.path_params["id"], status=404))}
-
-        return await self._handle(request, lookup)
-
-    async def by_email(self, request: Request) -> JSONResponse:
-        def lookup(_: Any) -> dict[str, Any]:
-            contact = self.find(request.query_params.get("email", ""))
-            if contact is None:
-                raise LarkFailure(404, "We couldn't find a contact with that email address.")
-            return {"data": self._public(contact)}
-
-        return await self._handle(request, lookup)
-
-    async def list_fields(self, request: Request) -> JSONResponse:
-        return await self._handle(request, lambda _: {"data": [f.public() for f in self.fields]})
-
-    async def list_tags(self, request: Request) -> JSONResponse:
-        def page(_: Any) -> dict[str, Any]:
-            number = _positive(request.query_params.get("page"), 1)
-            limit = min(_positive(request.query_params.get("limit"), 25), 100)
-            ordered = sorted(self.tags.items())
-            chunk = ordered[(number - 1) * limit : number * limit]
-            return {
-                "data": [{"id": i, "name": name} for i, name in chunk],
-                "pagination": {
-                    "page": number,
-                    "limit": limit,
-                    "total": len(ordered),
-                    "total_pages": max(1, -(-len(ordered) // limit)),
-                },
-            }
-
-        return await self._handle(request, page)
-
-    async def create_tag(self, request: Request) -> JSONResponse:
-        def make(body: Any) -> dict[str, Any]:
-            name = body.get("name") if isinstance(body, dict) else None
-            if not isinstance(name, str) or not name.strip():
-                raise LarkFailure(400, "Please provide a tag name.")
-            new_id = max(self.tags, default=0) + 1
-            self.tags[new_id] = name.strip()
-            return {"data": {"id": new_id, "name": name.strip()}}
-
-        return await self._handle(request, make, status=201)
-
-    async def _handle(
-        self, request: Request, action: Callable[[Any], dict[str, Any]], status: int = 200
-    ) -> JSONResponse:
-        self.requests.append((request.method, request.url.path))
-        try:
-            self._authorize(request.headers.get("authorization"))
-            self._count()
-            raw = await request.body()
-            body: Any = None
-            if raw:
-                try:
-                    body = json.loads(raw)
-                except ValueError:
-                    raise LarkFailure(400, "The request body is not valid JSON.") from None
-            return JSONResponse(action(body), status_code=status)
-        except LarkFailure as failure:
-            return JSONResponse({"error": {"message": failure.message}}, failure.status)
-
-    def _authorize(self, header: str | None) -> None:
-        scheme, _, token = (header or "").partition(" ")
+    def authenticate(self, request: Request) -> str:
+        scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise LarkFailure(401, "Please provide a valid API key in the Authorization header.")
         if token != self.api_key:
             raise LarkFailure(401, "The API key you provided is invalid or has been revoked.")
+        return token
 
-    def _count(self) -> None:
-        """A sliding window per workspace; a refused request does not use the budget."""
-        now = self.clock()
-        while self._recent and self._recent[0] <= now - self.rate_period:
-            self._recent.popleft()
-        if len(self._recent) >= self.rate_limit:
-            self.rate_limited += 1
-            raise LarkFailure(429, "Too many requests. Please slow down.")
-        self._recent.append(now)
+    def failure(self, status: int, message: str, code: str | None = None) -> Refusal:
+        return LarkFailure(status, message)
+
+    def not_json(self) -> Refusal:
+        return LarkFailure(400, "The request body is not valid JSON.")
+
+    def rate_limited(self) -> Refusal:
+        return LarkFailure(429, "Too many requests. Please slow down.")
+
+    # -- reads --------------------------------------------------------------------------------
+
+    def _get(self, request: Request, _: Any) -> dict[str, Any]:
+        return {"data": self._public(self._by_id(request.path_params["id"], status=404))}
+
+    def _by_email(self, request: Request, _: Any) -> dict[str, Any]:
+        contact = self.find(request.query_params.get("email", ""))
+        if contact is None:
+            raise LarkFailure(404, "We couldn't find a contact with that email address.")
+        return {"data": self._public(contact)}
+
+    def _list_tags(self, request: Request, _: Any) -> dict[str, Any]:
+        number = _positive(request.query_params.get("page"), 1)
+        limit = min(_positive(request.query_params.get("limit"), 25), 100)
+        ordered = sorted(self.tags.items())
+        chunk = ordered[(number - 1) * limit : number * limit]
+        return {
+            "data": [{"id": i, "name": name} for i, name in chunk],
+            "pagination": {
+                "page": number,
+                "limit": limit,
+                "total": len(ordered),
+                "total_pages": max(1, -(-len(ordered) // limit)),
+            },
+        }
+
+    def _create_tag(self, body: Any) -> dict[str, Any]:
+        name = body.get("name") if isinstance(body, dict) else None
+        if not isinstance(name, str) or not name.strip():
+            raise LarkFailure(400, "Please provide a tag name.")
+        new_id = max(self.tags, default=0) + 1
+        self.tags[new_id] = name.strip()
+        return {"data": {"id": new_id, "name": name.strip()}}
 
     # -- behaviour --------------------------------------------------------------------------
 

@@ -3,13 +3,9 @@
 from providers.base import ProviderSpec
 from providers.heymarket.adapter import HeymarketAdapter
 from providers.heymarket.settings import HeymarketSettings
-from providers.model import ProviderName
 
-SPEC = ProviderSpec(
-    name=ProviderName.HEYMARKET,
-    settings=HeymarketSettings,
-    build=HeymarketAdapter,  # type: ignore[arg-type]
-    docs_url="https://developers.heymarket.com",
+SPEC = ProviderSpec.of(
+    HeymarketAdapter, HeymarketSettings, docs_url="https://developers.heymarket.com"
 )
 
 __all__ = ["SPEC", "HeymarketAdapter", "HeymarketSettings"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from functools import partial
 from typing import ClassVar
 
 import httpx
@@ -53,11 +54,9 @@ class HeymarketAdapter:
     # Heymarket has no bulk endpoint the gateway uses (see docs/heymarket.md): a bulk is handed
     # over whole and admitted contact by contact at the budget's pace.
     bulk_window: ClassVar[int | None] = None
-    _NOT_STORED: ClassVar[tuple[tuple[str, str], ...]] = (
-        ("list_number", "listNumber"),
-        ("signup_date", "signupDate"),
-        ("ip_address", "ipAddress"),
-        ("signup_url", "signupUrl"),
+    # The optional unified inputs it keeps; any other given is said in a warning.
+    STORED: ClassVar[frozenset[str]] = frozenset(
+        ("email", "firstName", "lastName", "tags", "status")
     )
 
     def __init__(
@@ -77,25 +76,17 @@ class HeymarketAdapter:
             if settings.secret_id is not None
             else LegacyKey(secret(settings.api_key))
         )
-        cache, ttl = runtime.cache, settings.catalogue_ttl_seconds
-        self.fields: Catalogue[int] = Catalogue(
-            self._load_fields,
+        catalogue = partial(
+            Catalogue,
             provider=self.provider,
-            what="custom field",
-            cache=cache,
-            key="fields",
-            ttl=ttl,
+            cache=runtime.cache,
+            ttl=settings.catalogue_ttl_seconds,
             clock=clock,
         )
-        self.tags: Catalogue[int] = Catalogue(
-            self._load_tags,
-            provider=self.provider,
-            what="tag",
-            cache=cache,
-            key="tags",
-            ttl=ttl,
-            clock=clock,
+        self.fields: Catalogue[int] = catalogue(
+            self._load_fields, what="custom field", key="fields"
         )
+        self.tags: Catalogue[int] = catalogue(self._load_tags, what="tag", key="tags")
         self.writer = ContactWriter(self.http, self.auth, NameMap(self.fields, self.tags))
         # One admission pace per account, shared by its concurrent bulks.
         self.admission = admission_for(settings.rate_limit)
@@ -114,7 +105,7 @@ class HeymarketAdapter:
         return None
 
     def warnings_for(self, contact: ContactDraft) -> list[str]:
-        notes = not_stored(contact, self.provider, self._NOT_STORED)
+        notes = not_stored(contact, self.provider, self.STORED)
         if contact.enroll_in_journeys:
             notes.append("enrollInJourneys was ignored: Heymarket has no journeys")
         if contact.status is not None and contact.status not in _STORED_STATUSES:

@@ -20,21 +20,16 @@ Sandbox data:
 from __future__ import annotations
 
 import itertools
-import json
 import time
 import uuid
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import jwt
-from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
 
-from providers.simulator.faults import FaultInjector
+from providers.simulator.base import Endpoint, RateWindow, Refusal, Simulator
 
 SANDBOX_SECRET_ID = "hm_sandbox_secret_id"
 SANDBOX_SECRET_KEY = "hm_sandbox_secret_key_0123456789abcdef"
@@ -47,14 +42,12 @@ TAG_PAGE = 30
 MAX_TAGS = 5
 
 
-class HeymarketFailure(Exception):
-    def __init__(self, status: int, error: str, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.status, self.error, self.message, self.field = status, error, message, field
+class HeymarketFailure(Refusal):
+    """Heymarket's error body: `{"error": code, "message": text, "field": wire field}`."""
 
-    def body(self) -> dict[str, str]:
-        body = {"error": self.error, "message": self.message}
-        return {**body, "field": self.field} if self.field else body
+    def __init__(self, status: int, error: str, message: str, field: str | None = None) -> None:
+        body = {"error": error, "message": message}
+        super().__init__(status, {**body, "field": field} if field else body)
 
 
 def bad_data(message: str, field: str | None = None) -> HeymarketFailure:
@@ -95,7 +88,7 @@ class Contact:
         }
 
 
-class HeymarketSimulator:
+class HeymarketSimulator(Simulator):
     def __init__(
         self,
         *,
@@ -110,51 +103,45 @@ class HeymarketSimulator:
         """`clock` times the rate-limit window, `wall_clock` judges tokens' `iat`; tests pass
         their own so a small limit or an expired token needs no waiting."""
         self.secret_id, self.secret_key, self.api_key = secret_id, secret_key, api_key
-        self.rate_limit, self.rate_period, self.clock = rate_limit, rate_period, clock
         self.wall_clock = wall_clock
         self.fields: dict[int, str] = dict(FIELDS)
         self.tags: dict[int, str] = dict(TAGS)
         self.contacts: dict[int, Contact] = {}
-        self.requests: list[tuple[str, str]] = []  # (method, path) of every request answered
-        self.rejected_429 = 0
-        self._windows: dict[str, deque[float]] = {}
         self._ids = itertools.count(98_765)
         self._request_ids = itertools.count(1)
-        routes = [
-            Route("/v1/contact/get", self.wrap(self._get), methods=["POST"]),
-            Route("/v1/contact", self.wrap(self._create), methods=["POST"]),
-            Route("/v1/contact/{id}", self.wrap(self._update_v1), methods=["PUT"]),
-            Route("/v2/contact/{uuid}", self.wrap(self._update_v2), methods=["PUT"]),
-            Route("/v1/contact-fields", self.wrap(self._fields), methods=["POST"]),
-            Route("/v1/tags", self.wrap(self._tags), methods=["POST"]),
-            Route("/v1/tag", self.wrap(self._create_tag), methods=["POST"]),
-            Route("/v1/batch/contacts", self.wrap(self._batch), methods=["POST"]),
-        ]
-        self.faults = FaultInjector(Starlette(routes=routes))
-        self.app = self.faults
+        super().__init__(
+            [
+                Endpoint("/v1/contact/get", "POST", self._get),
+                Endpoint("/v1/contact", "POST", self._create),
+                Endpoint("/v1/contact/{id}", "PUT", self._update_v1),
+                Endpoint("/v2/contact/{uuid}", "PUT", self._update_v2),
+                Endpoint("/v1/contact-fields", "POST", self._fields),
+                Endpoint("/v1/tags", "POST", self._tags),
+                Endpoint("/v1/tag", "POST", self._create_tag),
+                Endpoint("/v1/batch/contacts", "POST", self._batch),
+            ],
+            RateWindow(rate_limit, rate_period, clock),
+        )
 
     def by_phone(self, phone: str) -> Contact | None:
         return next((c for c in self.contacts.values() if c.phone == phone), None)
 
     # -- plumbing ---------------------------------------------------------------------------
 
-    def wrap(self, action: Callable[[Request, Any], Any]) -> Callable[[Request], Any]:
-        async def endpoint(request: Request) -> JSONResponse:
-            self.requests.append((request.method, request.url.path))
-            headers = {"X-Request-Id": f"req-sim-{next(self._request_ids):06d}"}
-            try:
-                key = self._authenticate(request.headers.get("authorization", ""))
-                self._spend(key)
-                raw = await request.body()
-                try:
-                    payload = json.loads(raw) if raw else None
-                except ValueError:
-                    raise bad_data("Body is not valid JSON.") from None
-                return JSONResponse(action(request, payload), headers=headers)
-            except HeymarketFailure as failure:
-                return JSONResponse(failure.body(), status_code=failure.status, headers=headers)
+    def headers(self) -> dict[str, str]:
+        return {"X-Request-Id": f"req-sim-{next(self._request_ids):06d}"}
 
-        return endpoint
+    def failure(self, status: int, message: str, code: str | None = None) -> Refusal:
+        return HeymarketFailure(status, code or "bad_data", message)
+
+    def not_json(self) -> Refusal:
+        return bad_data("Body is not valid JSON.")
+
+    def rate_limited(self) -> Refusal:
+        return HeymarketFailure(429, "rate_limited", "Too many requests.")
+
+    def authenticate(self, request: Request) -> str:
+        return self._authenticate(request.headers.get("authorization", ""))
 
     def _authenticate(self, header: str) -> str:
         token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
@@ -178,16 +165,6 @@ class HeymarketSimulator:
         if now >= issued + TOKEN_LIFETIME or issued > now + 30:
             raise HeymarketFailure(401, "unauthorized", "Token expired.")
         return self.secret_id
-
-    def _spend(self, key: str) -> None:
-        window = self._windows.setdefault(key, deque())
-        now = self.clock()
-        while window and window[0] <= now - self.rate_period:
-            window.popleft()
-        if len(window) >= self.rate_limit:
-            self.rejected_429 += 1
-            raise HeymarketFailure(429, "rate_limited", "Too many requests.")
-        window.append(now)
 
     # -- behaviour --------------------------------------------------------------------------
 

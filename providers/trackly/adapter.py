@@ -39,12 +39,9 @@ E = ErrorCode
 
 class TracklyAdapter:
     provider: ClassVar[ProviderName] = ProviderName.TRACKLY
-    _NOT_STORED: ClassVar[tuple[tuple[str, str], ...]] = (
-        ("email", "email"),
-        ("first_name", "firstName"),
-        ("last_name", "lastName"),
-        ("tags", "tags"),
-        ("status", "status"),
+    # The optional unified inputs it keeps; any other given is said in a warning.
+    STORED: ClassVar[frozenset[str]] = frozenset(
+        ("listNumber", "signupDate", "ipAddress", "signupUrl")
     )
 
     def __init__(self, settings: TracklySettings, client: httpx.AsyncClient, runtime: Runtime):
@@ -70,7 +67,7 @@ class TracklyAdapter:
         return None
 
     def warnings_for(self, contact: ContactDraft) -> list[str]:
-        return not_stored(contact, self.provider, self._NOT_STORED)
+        return not_stored(contact, self.provider, self.STORED)
 
     # -- upsert -----------------------------------------------------------------------------
 

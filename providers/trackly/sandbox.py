@@ -17,12 +17,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
 
-from providers.simulator.faults import FaultInjector
+from providers.simulator.base import Endpoint, Refusal, Simulator
 
 SANDBOX_API_KEY = "trk_sandbox" + "0" * 25  # trk_ + 32 alphanumerics, as real keys
 LISTS: dict[str, int] = {"+18005551234": 1, "+18005550000": 0}  # list number -> journeys
@@ -33,13 +30,12 @@ MAX_BODY = 5_000_000
 MAX_CONTACT = 4_000
 
 
-class TracklyFailure(Exception):
-    def __init__(self, status: int, code: str | None, error: str) -> None:
-        super().__init__(error)
-        self.status, self.code, self.error = status, code, error
+class TracklyFailure(Refusal):
+    """Trackly's error body: `{"error": text, "code": code}`."""
 
-    def body(self) -> dict[str, str]:
-        return {"error": self.error, **({"code": self.code} if self.code else {})}
+    def __init__(self, status: int, code: str | None, error: str) -> None:
+        super().__init__(status, {"error": error, **({"code": code} if code else {})})
+        self.code, self.error = code, error
 
 
 @dataclass
@@ -54,67 +50,46 @@ class Contact:
     lists: dict[str, ListContact] = field(default_factory=dict)
 
 
-class TracklySimulator:
+class TracklySimulator(Simulator):
+    """No rate limit: the docs say there is none."""
+
     def __init__(self, api_key: str = SANDBOX_API_KEY) -> None:
         self.api_key = api_key
         self.contacts: dict[str, Contact] = {}
-        self.requests = 0
         self._ids = itertools.count(0x665A1B2C3D4E5F6A7B8C0000)
-        routes = [
-            Route("/v2/contacts", self.upsert, methods=["POST"]),
-            Route("/v2/contacts", self.update_fields, methods=["PUT"]),
-            Route("/v2/contacts/bulk", self.bulk, methods=["POST"]),
-            Route("/v2/contacts/{phone}", self.lookup, methods=["GET"]),
-            Route("/v2/lists", self.lists, methods=["GET"]),
-        ]
-        self.faults = FaultInjector(Starlette(routes=routes))
-        self.app = self.faults
+        super().__init__(
+            [
+                Endpoint("/v2/contacts", "POST", lambda _, body: self._upsert(body)),
+                Endpoint("/v2/contacts", "PUT", lambda _, body: self._update_fields(body)),
+                Endpoint("/v2/contacts/bulk", "POST", lambda _, body: self._bulk(body)),
+                Endpoint(
+                    "/v2/contacts/{phone}",
+                    "GET",
+                    lambda request, _: self._lookup(request.path_params["phone"]),
+                ),
+                Endpoint("/v2/lists", "GET", lambda _, __: self._lists()),
+            ]
+        )
 
     def _new_id(self) -> str:
         return f"{next(self._ids):024x}"
 
-    # -- HTTP handlers ----------------------------------------------------------------------
+    # -- the shared plumbing, in Trackly's words ---------------------------------------------
 
-    async def upsert(self, request: Request) -> JSONResponse:
-        return await self._handle(request, self._upsert)
+    def authenticate(self, request: Request) -> str:
+        if request.headers.get("x-api-key") != self.api_key:
+            raise TracklyFailure(401, "unauthorized", "Missing or invalid X-Api-Key header.")
+        return self.api_key
 
-    async def update_fields(self, request: Request) -> JSONResponse:
-        return await self._handle(request, self._update_fields)
+    def failure(self, status: int, message: str, code: str | None = None) -> Refusal:
+        return TracklyFailure(status, code, message)
 
-    async def bulk(self, request: Request) -> JSONResponse:
-        return await self._handle(request, self._bulk)
+    def not_json(self) -> Refusal:
+        return TracklyFailure(400, "invalid_json", "Body is not valid JSON.")
 
-    async def lookup(self, request: Request) -> JSONResponse:
-        return await self._handle(request, lambda _: self._lookup(request.path_params["phone"]))
-
-    async def lists(self, request: Request) -> JSONResponse:
-        return await self._handle(
-            request,
-            lambda _: {
-                "lists": [
-                    {"phone_number": number, "status": "active", "welcome_journeys": journeys}
-                    for number, journeys in LISTS.items()
-                ]
-            },
-        )
-
-    async def _handle(self, request: Request, action: Any) -> JSONResponse:
-        self.requests += 1
-        try:
-            if request.headers.get("x-api-key") != self.api_key:
-                raise TracklyFailure(401, "unauthorized", "Missing or invalid X-Api-Key header.")
-            raw = await request.body()
-            if len(raw) > MAX_BODY:
-                raise TracklyFailure(413, "payload_too_large", "Request body exceeds 5 MB.")
-            payload: Any = None
-            if raw:
-                try:
-                    payload = json.loads(raw)
-                except ValueError:
-                    raise TracklyFailure(400, "invalid_json", "Body is not valid JSON.") from None
-            return JSONResponse(action(payload))
-        except TracklyFailure as failure:
-            return JSONResponse(failure.body(), status_code=failure.status)
+    def check_body(self, raw: bytes) -> None:
+        if len(raw) > MAX_BODY:
+            raise TracklyFailure(413, "payload_too_large", "Request body exceeds 5 MB.")
 
     # -- behaviour --------------------------------------------------------------------------
 
@@ -235,6 +210,14 @@ class TracklySimulator:
             "success": True,
             "list_contact_id": list_contact.id,
             "custom_fields": dict(list_contact.custom_fields),
+        }
+
+    def _lists(self) -> dict[str, Any]:
+        return {
+            "lists": [
+                {"phone_number": number, "status": "active", "welcome_journeys": journeys}
+                for number, journeys in LISTS.items()
+            ]
         }
 
     def _lookup(self, phone: str) -> dict[str, Any]:

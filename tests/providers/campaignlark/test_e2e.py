@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
+import pytest
+
+from gateway.config import Config
 from gateway.sandbox import Sandbox
-from providers.campaignlark.sandbox import CampaignLarkSimulator, FieldDef
-from tests.support import BULK, UPDATE, UPSERT, serve
+from providers.campaignlark.sandbox import SANDBOX_API_KEY, CampaignLarkSimulator, FieldDef
+from providers.model import ProviderName
+from tests.support import BULK, UPDATE, UPSERT, GatewayClient, serve
 
 LARK = "CAMPAIGNLARK"
 
@@ -348,4 +355,53 @@ async def test_bulk_reports_each_contact_at_its_index_and_the_counts_add_up() ->
     }
     assert len(lark.contacts) == 7
     assert lark.requests.count(("GET", "/v1/fields")) == 1  # once for the whole import
-    assert lark.rate_limited == 0
+    assert lark.rejected_429 == 0
+
+
+HEADERS = {"Authorization": f"Bearer {SANDBOX_API_KEY}"}
+
+
+@contextlib.asynccontextmanager
+async def _gateway(
+    rate_limit: str | None, budget: int
+) -> AsyncIterator[tuple[GatewayClient, CampaignLarkSimulator]]:
+    """The sandbox gateway and simulator, both on the event loop's (virtual) clock."""
+    loop = asyncio.get_running_loop()
+    sandbox = Sandbox(campaignlark=CampaignLarkSimulator(rate_limit=budget, clock=loop.time))
+    base = sandbox.config()
+    settings = base.providers[ProviderName.CAMPAIGNLARK].model_copy(
+        update={"rate_limit": rate_limit}
+    )
+    config = Config(base.gateway, {ProviderName.CAMPAIGNLARK: settings}, sandbox=True)
+    async with serve(config, sandbox=sandbox) as gw:
+        yield gw, sandbox.campaignlark
+
+
+def _contacts(n: int) -> list[dict[str, Any]]:
+    return [{"email": f"c{i}@example.com", "customFields": {"lead_source": "x"}} for i in range(n)]
+
+
+@pytest.mark.looptime
+async def test_bulk_paced_to_the_workspace_budget_never_meets_a_429() -> None:
+    loop = asyncio.get_running_loop()
+    async with _gateway("5/second", budget=5) as (gw, lark):
+        start = loop.time()
+        data = await gw.data(BULK, {"provider": "CAMPAIGNLARK", "contacts": _contacts(14)})
+        waited = loop.time() - start
+    result = data["bulkUpsertContacts"]
+    assert (result["successCount"], result["errorCount"]) == (14, 0)
+    assert lark.rejected_429 == 0
+    assert len(lark.requests) == 15  # the field catalogue, then one upsert per contact
+    assert waited >= 2.0  # 15 requests at 5 a second: two full windows waited (virtual time)
+
+
+@pytest.mark.looptime
+async def test_unpaced_bulk_over_the_budget_gets_rate_limited_items_and_counts_add_up() -> None:
+    async with _gateway(None, budget=5) as (gw, lark):
+        data = await gw.data(BULK, {"provider": "CAMPAIGNLARK", "contacts": _contacts(8)})
+    result = data["bulkUpsertContacts"]
+    assert lark.rejected_429 > 0
+    assert result["successCount"] + result["errorCount"] == 8
+    assert result["errorCount"] > 0
+    assert {e["error"]["code"] for e in result["errors"]} == {"RATE_LIMITED"}
+    assert all(e["error"]["retryable"] for e in result["errors"])
