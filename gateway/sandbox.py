@@ -1,5 +1,6 @@
 """Sandbox mode: the gateway with built-in provider simulators, no config and no credentials.
 
+Every registered provider brings its simulator and a sandbox account (its spec's `sandbox`).
 Adapters reach the simulators in-process (httpx.ASGITransport); the simulators are also mounted
 under /sandbox/<provider> so their fault-injection route can be used over HTTP.
 """
@@ -7,62 +8,48 @@ under /sandbox/<provider> so their fault-injection route can be used over HTTP.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
-from pydantic import SecretStr
 from starlette.types import ASGIApp
 
 from gateway.config import Config, GatewaySettings
-from providers.campaignlark import CampaignLarkSettings
-from providers.campaignlark.sandbox import SANDBOX_API_KEY as CAMPAIGNLARK_KEY
-from providers.campaignlark.sandbox import CampaignLarkSimulator
-from providers.heymarket import HeymarketSettings
-from providers.heymarket.sandbox import SANDBOX_SECRET_ID, SANDBOX_SECRET_KEY, HeymarketSimulator
 from providers.model import ProviderName
+from providers.registry import REGISTRY
 from providers.settings import ProviderSettings
 from providers.simulator.transport import SimulatorTransport
-from providers.trackly import TracklySettings
-from providers.trackly.sandbox import SANDBOX_API_KEY as TRACKLY_KEY
-from providers.trackly.sandbox import TracklySimulator
-
-SANDBOX_LIST_NUMBER = "+18005551234"
-SANDBOX_PHONE_MERGE_TAG = "phone_number"
 
 
-@dataclass
 class Sandbox:
-    trackly: TracklySimulator = field(default_factory=TracklySimulator)
-    heymarket: HeymarketSimulator = field(default_factory=HeymarketSimulator)
-    campaignlark: CampaignLarkSimulator = field(default_factory=CampaignLarkSimulator)
+    """One simulator per registered provider. `Sandbox(heymarket=HeymarketSimulator(...))` puts
+    a simulator of the caller's own in place; `sandbox.heymarket` is that provider's simulator."""
+
+    def __init__(self, **simulators: Any) -> None:
+        known = {name.value for name in REGISTRY}
+        unknown = set(simulators) - known
+        if unknown:
+            raise TypeError(f"no provider named {', '.join(sorted(unknown))}")
+        self.simulators: dict[ProviderName, Any] = {
+            name: simulators.get(name.value) or spec.sandbox.simulator()
+            for name, spec in REGISTRY.items()
+        }
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.simulators[ProviderName(name)]
+        except ValueError:
+            raise AttributeError(name) from None
 
     @property
     def apps(self) -> Mapping[ProviderName, ASGIApp]:
-        return {
-            ProviderName.TRACKLY: self.trackly.app,
-            ProviderName.HEYMARKET: self.heymarket.app,
-            ProviderName.CAMPAIGNLARK: self.campaignlark.app,
-        }
+        return {name: simulator.app for name, simulator in self.simulators.items()}
 
     def transports(self) -> dict[ProviderName, httpx.AsyncBaseTransport]:
         return {name: SimulatorTransport(app=app) for name, app in self.apps.items()}
 
     def config(self, gateway: GatewaySettings | None = None) -> Config:
         providers: dict[ProviderName, ProviderSettings] = {
-            ProviderName.TRACKLY: TracklySettings(
-                base_url="http://trackly.sandbox",
-                api_key=SecretStr(TRACKLY_KEY),
-                default_list_number=SANDBOX_LIST_NUMBER,
-            ),
-            ProviderName.HEYMARKET: HeymarketSettings(
-                base_url="http://heymarket.sandbox",
-                secret_id=SecretStr(SANDBOX_SECRET_ID),
-                secret_key=SecretStr(SANDBOX_SECRET_KEY),
-            ),
-            ProviderName.CAMPAIGNLARK: CampaignLarkSettings(
-                base_url="http://campaignlark.sandbox",
-                api_key=SecretStr(CAMPAIGNLARK_KEY),
-                phone_merge_tag=SANDBOX_PHONE_MERGE_TAG,
-            ),
+            name: spec.sandbox.settings(f"http://{name.value}.sandbox")
+            for name, spec in REGISTRY.items()
         }
         return Config(gateway or GatewaySettings(), providers, sandbox=True)

@@ -71,6 +71,15 @@ AdapterFactory = Callable[[ProviderSettings, httpx.AsyncClient, Runtime], Contac
 
 
 @dataclass(frozen=True, slots=True)
+class SandboxSpec:
+    """The provider's simulator (an ASGI app with fault injection: `.app`, `.faults`) and the
+    settings of an account on it, for sandbox mode (`make run` without a config)."""
+
+    simulator: Callable[[], Any]
+    settings: Callable[[str], ProviderSettings]  # base URL -> the sandbox account's settings
+
+
+@dataclass(frozen=True, slots=True)
 class ProviderSpec:
     """How the gateway finds, configures and builds one provider's adapter."""
 
@@ -78,11 +87,19 @@ class ProviderSpec:
     settings: type[ProviderSettings]
     build: AdapterFactory
     docs_url: str
+    sandbox: SandboxSpec
 
     @classmethod
-    def of(cls, adapter: Any, settings: type[ProviderSettings], docs_url: str) -> ProviderSpec:
+    def of(
+        cls,
+        adapter: Any,
+        settings: type[ProviderSettings],
+        *,
+        docs_url: str,
+        sandbox: SandboxSpec,
+    ) -> ProviderSpec:
         """The spec of an adapter class (its `provider` names it) and its settings."""
-        return cls(adapter.provider, settings, adapter, docs_url)
+        return cls(adapter.provider, settings, adapter, docs_url, sandbox)
 
 
 # The unified contact inputs a provider may or may not have somewhere to keep:

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from gateway.sandbox import SANDBOX_LIST_NUMBER, SANDBOX_PHONE_MERGE_TAG
 from providers.campaignlark import sandbox as campaignlark_sim
 from providers.heymarket import sandbox as heymarket_sim
 from providers.model import ProviderName
@@ -25,7 +24,7 @@ class Hint:
 def _trackly() -> tuple[Hint, ...]:
     lists = tuple(
         f"{number} ({journeys} Welcome Journey{'s' if journeys != 1 else ''})"
-        + (" default" if number == SANDBOX_LIST_NUMBER else "")
+        + (" default" if number == trackly_sim.SANDBOX_LIST_NUMBER else "")
         for number, journeys in trackly_sim.LISTS.items()
     )
     return (
@@ -71,7 +70,7 @@ def _campaignlark() -> tuple[Hint, ...]:
         Hint("Emails", ("any valid address; CampaignLark keys contacts by email",)),
         Hint("Custom fields (merge tags)", fields),
         Hint("Tags (by name)", tuple(campaignlark_sim.default_tags().values())),
-        Hint("Phone", (f"stored in the merge tag {SANDBOX_PHONE_MERGE_TAG}",)),
+        Hint("Phone", (f"stored in the merge tag {campaignlark_sim.SANDBOX_PHONE_MERGE_TAG}",)),
     )
 
 

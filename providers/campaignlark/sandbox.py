@@ -29,6 +29,7 @@ from starlette.requests import Request
 from providers.simulator.base import Endpoint, RateWindow, Refusal, Simulator
 
 SANDBOX_API_KEY = "cl_sandbox_" + "5a" * 16
+SANDBOX_PHONE_MERGE_TAG = "phone_number"  # the merge tag the sandbox account keeps phones in
 STATUSES = ("SUBSCRIBED", "UNSUBSCRIBED", "UNCONFIRMED", "CLEANED", "COMPLAINED")
 CONTACT_ID = re.compile(r"^[0-9a-f]{24}$")
 

@@ -22,7 +22,8 @@ from starlette.requests import Request
 from providers.simulator.base import Endpoint, Refusal, Simulator
 
 SANDBOX_API_KEY = "trk_sandbox" + "0" * 25  # trk_ + 32 alphanumerics, as real keys
-LISTS: dict[str, int] = {"+18005551234": 1, "+18005550000": 0}  # list number -> journeys
+SANDBOX_LIST_NUMBER = "+18005551234"  # the sandbox account's default list
+LISTS: dict[str, int] = {SANDBOX_LIST_NUMBER: 1, "+18005550000": 0}  # list number -> journeys
 VOIP = re.compile(r"^\+1\d{3}55501\d{2}$")
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 MAX_BULK = 1_000
