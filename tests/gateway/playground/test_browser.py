@@ -24,7 +24,7 @@ from gateway.config import CorsSettings, GatewaySettings
 from gateway.playground.examples import EXAMPLES
 from gateway.playground.page import ASSETS, SCRIPT
 from gateway.sandbox import Sandbox
-from tests.browser import (
+from tests.gateway.playground.browser import (
     ARTIFACTS,
     chromium,
     console_errors,

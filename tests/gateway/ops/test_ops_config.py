@@ -10,7 +10,7 @@ import pytest
 
 from gateway.config import ConfigError, GatewaySettings, parse_config
 
-DOC = Path(__file__).resolve().parent.parent / "docs" / "operations.md"
+DOC = Path(__file__).resolve().parents[3] / "docs" / "operations.md"
 
 
 def documented_block() -> dict[str, object]:

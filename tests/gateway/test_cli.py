@@ -17,7 +17,7 @@ import pytest
 from gateway.cli import FIRST_MUTATION, main
 from gateway.schema import export_sdl
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_committed_schema_equals_export_schema() -> None:

@@ -79,7 +79,7 @@ def all_ready(*processes: Process) -> None:
 
 def start_simulator(tmp: Path, limit: int = 100, provider: str = "trackly") -> Process:
     port = free_port()
-    args = [sys.executable, "-m", "tests.fleet_sim", "--provider", provider]
+    args = [sys.executable, "-m", "tests.fleet.simulators", "--provider", provider]
     args += ["--port", str(port), "--limit", str(limit)]
     return Process(args, tmp / f"sim-{port}.log", port, "/_audit")
 

@@ -15,7 +15,7 @@ from gateway.config import ConfigError, GatewaySettings, parse_config
 from gateway.ops.fleet import build_fleet, prometheus_text
 from gateway.sandbox import Sandbox
 from providers.resilience.fleet import metric_families
-from tests.fleet_procs import start_gateway
+from tests.fleet.procs import start_gateway
 from tests.redis_server import RedisServer
 from tests.support import UPSERT, serve, trackly_config
 

@@ -16,7 +16,7 @@ import redis.asyncio as aioredis
 
 from providers.campaignlark.sandbox import SANDBOX_API_KEY as LARK_KEY
 from providers.trackly.sandbox import SANDBOX_API_KEY
-from tests.fleet_procs import Process, all_ready, start_gateway, start_simulator
+from tests.fleet.procs import Process, all_ready, start_gateway, start_simulator
 from tests.redis_server import RedisServer
 from tests.support import BULK, UPSERT
 

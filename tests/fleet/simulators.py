@@ -1,6 +1,6 @@
 """A provider simulator in a process of its own, counting strictly, for the multi-process tests.
 
-    python -m tests.fleet_sim --provider campaignlark --port P --limit 100
+    python -m tests.fleet.simulators --provider campaignlark --port P --limit 100
 
 Every request (but the /_ admin routes) is timed on arrival; more than `limit` in any trailing
 window of `period` seconds is answered 429 and counted. GET /_audit gives the arrival times
