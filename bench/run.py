@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from bench import workload, wrk
 from bench.report import table, verdict
@@ -241,13 +242,13 @@ def workers(folder: Path, seconds: float) -> tuple[str, list[str]]:
     results: dict[tuple[str, int], wrk.LoadResult] = {}
     with simulator() as sim, redis_server() as redis:
         shared = {"redis_url": redis, "provider": PACED}
-        setups: list[tuple[str, dict[str, object]]] = [
+        setups: list[tuple[str, dict[str, Any]]] = [
             ("1 worker, no Redis", {"provider": PACED}),
             ("1 worker, Redis", shared),
             ("2 workers, Redis", {**shared, "workers": 2}),
         ]
         for name, settings in setups:
-            with gateway(sim, folder, **settings) as gw:  # type: ignore[arg-type]
+            with gateway(sim, folder, **settings) as gw:
                 wrk.post(gw.url + "/graphql", body, 16, min(seconds, 2.0))  # warm up
                 for clients in (16, 64):
                     results[name, clients] = load = wrk.post(

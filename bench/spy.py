@@ -17,6 +17,7 @@ import subprocess
 import tempfile
 import threading
 from pathlib import Path
+from typing import Any
 
 from bench import wrk
 from bench.run import gateway, parse_settings, simulator
@@ -74,7 +75,8 @@ def main() -> None:
     body = upsert_body()
     with tempfile.TemporaryDirectory() as tmp, simulator() as sim:
         folder = Path(tmp)
-        with gateway(sim, folder, **parse_settings(args.set)) as gw:
+        settings: dict[str, Any] = parse_settings(args.set)
+        with gateway(sim, folder, **settings) as gw:
             wrk.post(gw.url + "/graphql", body, args.clients, 2.0)  # warm up
             out = folder / "spy.txt"
             command = [spy, "record", "-p", str(gw.process.pid), "-f", "raw", "-o", str(out)]

@@ -52,7 +52,7 @@ ctx = {
 vars_ = {"provider": "HEYMARKET", "contacts": [{"phone": "+14155552671"}]}
 
 
-async def run(schema, n=3000):
+async def run(schema: strawberry.Schema, n: int = 3000) -> float:
     r = await schema.execute(BULK, variable_values=vars_, context_value=ctx)
     assert r.errors is None, r.errors
     t = time.perf_counter()
@@ -61,7 +61,7 @@ async def run(schema, n=3000):
     return (time.perf_counter() - t) / n * 1e3
 
 
-async def main():
+async def main() -> None:
     for name, s in (
         ("limits built once (this gateway)", ours),
         ("limiters per request (strawberry docs, issue 4635)", docs_way),

@@ -52,7 +52,8 @@ async def serve(
 ) -> AsyncIterator[GatewayClient]:
     # `options` go to create_app as they are (clock, sleep, tracer_provider).
     # A provider given no fake gets httpx's own transport, which respx's default mocker patches
-    # (production clients run on aiohttp, below respx; tests/providers/test_transport.py covers that one).
+    # (production clients run on aiohttp, below respx; tests/providers/test_transport.py
+    # covers that one).
     wire: dict[ProviderName, httpx.AsyncBaseTransport] = {
         name: httpx.AsyncHTTPTransport() for name in config.providers
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
 
 from providers.cache import MemoryCache
 from providers.catalogue import Catalogue
@@ -19,7 +20,13 @@ class SharedMemory(MemoryCache):
     shared = True
 
 
-def catalogue(load, *, cache=None, ttl=300.0, clock=None):  # type: ignore[no-untyped-def]
+def catalogue(
+    load: Callable[[], Awaitable[dict[str, int]]],
+    *,
+    cache: MemoryCache | None = None,
+    ttl: float = 300.0,
+    clock: FakeClock | None = None,
+) -> Catalogue[int]:
     return Catalogue(
         load,
         provider=ProviderName.HEYMARKET,

@@ -52,7 +52,7 @@ async def read_request(reader: asyncio.StreamReader) -> tuple[bytes, bytes]:
 
 
 def provider_http(url: str, **settings: float) -> ProviderHttp:
-    config = TracklySettings(base_url=url, api_key=SecretStr("k"), **settings)  # type: ignore[arg-type]
+    config = TracklySettings(base_url=url, api_key=SecretStr("k"), **settings)
     guard = CallGuard(ProviderName.TRACKLY, policy=RetryPolicy(attempts=1))
     return ProviderHttp(ProviderName.TRACKLY, make_client(config), ERROR_TABLE, read_error, guard)
 

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 from starlette.datastructures import Headers
-from starlette.types import Message
+from starlette.types import Message, Receive, Scope, Send
 
 from gateway.app import create_app
 from gateway.config import ConfigError, CorsSettings, GatewaySettings, parse_config
@@ -161,7 +161,10 @@ async def test_without_origin_the_answer_varies_as_starlette_would_make_it(
     async def send(message: Message) -> None:
         sent.append(message)
 
-    middleware = GatewayCORS(lambda scope, receive, send: None, allow_origins=(APP,))
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        return None
+
+    middleware = GatewayCORS(app, allow_origins=(APP,))
     start = {"type": "http.response.start", "status": 200, "headers": list(headers)}
     await middleware.send(dict(start), send, request_headers=Headers(raw=[]))
     assert vary_by_origin(dict(start))["headers"] == sent[0]["headers"]

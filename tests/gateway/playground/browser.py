@@ -92,7 +92,7 @@ def chromium(browser: str, driver: str) -> Iterator[webdriver.Chrome]:
 def requested_urls(chrome: webdriver.Chrome) -> list[str]:
     """URLs of every request the browser sent since the last call (the log drains)."""
     urls = []
-    for entry in chrome.get_log("performance"):
+    for entry in chrome.get_log("performance"):  # type: ignore[no-untyped-call]
         message: dict[str, Any] = json.loads(entry["message"])["message"]
         if message["method"] == "Network.requestWillBeSent":
             urls.append(message["params"]["request"]["url"])
@@ -100,7 +100,8 @@ def requested_urls(chrome: webdriver.Chrome) -> list[str]:
 
 
 def console_errors(chrome: webdriver.Chrome) -> list[str]:
-    return [entry["message"] for entry in chrome.get_log("browser") if entry["level"] == "SEVERE"]
+    logged = chrome.get_log("browser")  # type: ignore[no-untyped-call]
+    return [entry["message"] for entry in logged if entry["level"] == "SEVERE"]
 
 
 @contextlib.contextmanager

@@ -171,7 +171,7 @@ def test_with_client_keys_the_key_entered_on_the_page_is_sent_and_kept_out_of_st
 
 def authorizations(chrome: webdriver.Chrome) -> list[str]:
     found = []
-    for entry in chrome.get_log("performance"):
+    for entry in chrome.get_log("performance"):  # type: ignore[no-untyped-call]
         message: dict[str, Any] = json.loads(entry["message"])["message"]
         if message["method"] == "Network.requestWillBeSent":
             headers = {k.lower(): v for k, v in message["params"]["request"]["headers"].items()}

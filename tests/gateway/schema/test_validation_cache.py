@@ -19,7 +19,7 @@ BAD = "query { noSuchField }"
 @pytest.fixture
 def counted(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     calls: list[Any] = []
-    real = cache_module.validate_document
+    real = cache_module.validate_document  # type: ignore[attr-defined]
 
     def counting(*args: Any) -> Any:
         calls.append(args[1])

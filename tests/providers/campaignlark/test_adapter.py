@@ -286,8 +286,8 @@ async def test_bulk_fans_out_one_upsert_per_contact() -> None:
     contacts = [{"email": f"c{n}@example.com", "customFields": {"plan": "a"}} for n in range(6)]
     result = await _run(lark, BULK, {"provider": LARK, "contacts": contacts})
     assert (result["successCount"], result["errorCount"]) == (6, 0)
-    emails = sorted(b["email_address"] for b in lark.sent("POST", "/v1/contacts/upsert"))
-    assert emails == sorted(c["email"] for c in contacts)
+    emails = sorted(str(b["email_address"]) for b in lark.sent("POST", "/v1/contacts/upsert"))
+    assert emails == sorted(str(c["email"]) for c in contacts)
     assert lark.calls().count("GET /v1/fields") == 1
 
 

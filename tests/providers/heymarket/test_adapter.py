@@ -400,10 +400,10 @@ def test_one_token_is_shared_until_shortly_before_its_five_minutes_are_up() -> N
 )
 def test_settings_need_jwt_secrets_in_pairs_or_a_legacy_key(auth: dict[str, str]) -> None:
     with pytest.raises(ValueError):
-        HeymarketSettings(**auth)  # type: ignore[arg-type]
+        HeymarketSettings(**auth)
 
 
 def test_settings_default_to_the_documented_budget() -> None:
-    settings = HeymarketSettings(api_key="k")  # type: ignore[arg-type]
+    settings = HeymarketSettings(api_key="k")
     assert settings.rate_limit == "500/minute"
     assert settings.base_url == "https://api.heymarket.com"

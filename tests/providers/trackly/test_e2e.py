@@ -164,7 +164,7 @@ async def test_custom_fields_written_inline_in_the_query_are_checked_too() -> No
 
 
 async def test_a_provider_without_a_config_table_answers_configuration_error() -> None:
-    variables = {
+    variables: dict[str, dict[str, Any]] = {
         UPSERT: {"contact": {"phone": "4155552671"}},
         BULK: {"contacts": [{"phone": "4155552671"}]},
         UPDATE: {"contact": {"phone": "4155552671"}, "fields": {"a": 1}},
