@@ -2,6 +2,7 @@
 
     python -m bench.profile upsert --count 2000        # per-request cost of one upsert
     python -m bench.profile bulk --count 10000 --html out.html
+    python -m bench.profile upsert --rounds 5 --no-profile [--set fast_path=false]
 
 The provider is an httpx.MockTransport (no socket), so what the profile shows is the gateway:
 HTTP parsing aside, everything from the request body to the response bytes.
@@ -20,6 +21,7 @@ from pydantic import SecretStr
 from pyinstrument import Profiler
 
 from bench import workload
+from bench.run import parse_settings
 from gateway.app import create_app
 from gateway.config import Config, GatewaySettings
 from providers.model import ProviderName
@@ -40,13 +42,13 @@ def workload_upsert_answer() -> bytes:
     return UPSERT_ANSWER
 
 
-def _config(max_bulk: int) -> Config:
+def _config(max_bulk: int, extra: dict[str, Any]) -> Config:
     settings = TracklySettings(
         base_url="http://provider.bench",
         api_key=SecretStr(workload.TRACKLY_KEY),
         default_list_number=workload.LIST_NUMBER,
     )
-    gateway = GatewaySettings(max_bulk_contacts=max_bulk)
+    gateway = GatewaySettings(max_bulk_contacts=max_bulk, **extra)
     return Config(gateway, {ProviderName.TRACKLY: settings})
 
 
@@ -87,34 +89,51 @@ async def _post(app: Any, body: bytes) -> bytes:
     return b"".join(chunks)
 
 
-async def run(kind: str, count: int, html: str | None, show_all: bool) -> None:
+async def run(
+    kind: str,
+    count: int,
+    html: str | None,
+    show_all: bool,
+    rounds: int = 1,
+    profile: bool = True,
+    extra: dict[str, Any] | None = None,
+) -> None:
     mock = httpx.MockTransport(_provider)
-    app = create_app(_config(max(count, 10)), transports={ProviderName.TRACKLY: mock})
+    config = _config(max(count, 10), extra or {})
+    app = create_app(config, transports={ProviderName.TRACKLY: mock})
     async with app.router.lifespan_context(app):
         if kind == "upsert":
             body = json.dumps(workload.upsert_body()).encode()
-            bodies = [body] * count
             await _post(app, body)
         else:
-            bodies = [workload.bulk_body(count, start=10_000)]
             await _post(app, workload.bulk_body(10, start=90_000))
-        cpu = time.process_time()
-        for body in bodies:
-            answer = await _post(app, body)
-        cpu = time.process_time() - cpu
-        if kind == "bulk":  # new numbers, or the phone cache would hide their parsing
-            bodies = [workload.bulk_body(count, start=50_000)]
-        profiler = Profiler(interval=0.001, async_mode="disabled")
-        profiler.start()
-        for body in bodies:
-            answer = await _post(app, body)
-        profiler.stop()
+        # The best of `rounds`: one run on a shared machine moves by 10-30%.
+        best = float("inf")
+        for round_ in range(rounds):
+            if kind == "upsert":
+                bodies = [body] * count
+            else:  # new numbers every round, or the phone cache would hide their parsing
+                bodies = [workload.bulk_body(count, start=10_000 + round_ * 1_000_000)]
+            cpu = time.process_time()
+            for body in bodies:
+                answer = await _post(app, body)
+            best = min(best, time.process_time() - cpu)
         assert b"Success" in answer, answer[:300]
-    unit = count
+        if profile:
+            if kind == "bulk":
+                bodies = [workload.bulk_body(count, start=50_000)]
+            profiler = Profiler(interval=0.001, async_mode="disabled")
+            profiler.start()
+            for body in bodies:
+                answer = await _post(app, body)
+            profiler.stop()
+    unit = "request" if kind == "upsert" else "contact"
     print(
-        f"{kind}: {cpu / unit * 1e6:.1f} us CPU per {'request' if kind == 'upsert' else 'contact'}"
-        " (without the profiler)"
+        f"{kind}: {best / count * 1e6:.1f} us CPU per {unit} (without the profiler"
+        f"{f', best of {rounds}' if rounds > 1 else ''})"
     )
+    if not profile:
+        return
     if html:
         with open(html, "w") as out:
             out.write(profiler.output_html())
@@ -128,8 +147,21 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=2_000)
     parser.add_argument("--html")
     parser.add_argument("--all", action="store_true", help="show library frames too")
+    parser.add_argument("--rounds", type=int, default=1, help="print the best of N timings")
+    parser.add_argument("--no-profile", action="store_true", help="the CPU figure only")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     args = parser.parse_args()
-    asyncio.run(run(args.kind, args.count, args.html, args.all))
+    asyncio.run(
+        run(
+            args.kind,
+            args.count,
+            args.html,
+            args.all,
+            rounds=args.rounds,
+            profile=not args.no_profile,
+            extra=parse_settings(args.set),
+        )
+    )
 
 
 if __name__ == "__main__":

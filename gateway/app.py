@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
+from strawberry.extensions import SchemaExtension
 
 from gateway.config import Config
 from gateway.http.access_log import AccessLog
@@ -133,10 +134,13 @@ def _graphql_app(
         introspection=settings.introspection,
     )
     plans = PlanBook()
-    schema = build_schema(
-        limits,
-        extensions=[OperationName, lambda: OperationSpan(instruments.tracer), plans.recorder],
-    )
+    extensions: list[Callable[[], SchemaExtension]] = [
+        OperationName,
+        lambda: OperationSpan(instruments.tracer),
+    ]
+    if settings.fast_path:  # plans are learnt only where the fast path reads them
+        extensions.append(plans.recorder)
+    schema = build_schema(limits, extensions=extensions)
     plans.schema = schema
     fast = FastPath(plans, instruments.tracer) if settings.fast_path else None
     return GraphQLApp(context, schema, instruments.metrics, fast, graphql_ide=None)

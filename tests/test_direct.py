@@ -1,12 +1,24 @@
-"""DirectSender: what goes out and comes back is what AsyncClient.request would send and give."""
+"""DirectSender: what goes out and comes back is what AsyncClient.request would send and give.
+
+Hand-picked cases first, then a differential property test: generated client settings,
+requests and answers (status, body, gzip, cookies, how the transport hands the body over) go
+through AsyncClient.request and through DirectSender, and everything the transport sees and the
+caller gets back must be the same.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import gzip
 import logging
+import string
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from providers.direct import DirectSender
 
@@ -141,8 +153,6 @@ async def test_a_streamed_answer_is_read_whole_and_its_connection_released() -> 
 
 
 async def test_a_compressed_answer_is_decoded() -> None:
-    import gzip
-
     stream = Streamed([gzip.compress(b'{"a":1}')])
     transport = StreamingTransport(stream, {"Content-Encoding": "gzip"})
     async with client(transport) as http:
@@ -182,8 +192,6 @@ class InMemoryTransport(httpx.AsyncBaseTransport):
 
 @pytest.mark.parametrize("encoding", [None, "gzip", "identity"])
 async def test_a_body_in_memory_comes_back_as_aread_would_give_it(encoding: str | None) -> None:
-    import gzip
-
     raw = b'{"a":1}'
     body = gzip.compress(raw) if encoding == "gzip" else raw
     headers = {"Content-Encoding": encoding} if encoding else {}
@@ -191,3 +199,124 @@ async def test_a_body_in_memory_comes_back_as_aread_would_give_it(encoding: str 
         _, got = await DirectSender(http).send("GET", "/x", None, None, {})
         expected = await http.get("/x")
     assert got == raw == expected.content
+
+
+# -- the same, on generated requests and answers ----------------------------------------------
+
+TOKEN = st.text(alphabet=string.ascii_letters + string.digits + " -_/.;=:,", max_size=16)
+HEADER_NAMES = ["Content-Type", "Accept", "Authorization", "X-Api-Key", "User-Agent", "X-N"]
+REQUESTS = st.fixed_dictionaries(
+    {
+        "method": st.sampled_from(["GET", "POST", "PUT", "PATCH", "DELETE", "post", "get"]),
+        "path": st.one_of(
+            st.sampled_from(["/v2/contacts", "v1/tags", "/c/%2B14155550100", "", "/", "/a?b=1"]),
+            st.sampled_from(["https://elsewhere.test/x", "http://provider.test/api/y"]),
+            st.from_regex(r"/?[a-z0-9%._~-]{0,8}(/[a-z0-9%._~-]{1,8}){0,2}", fullmatch=True),
+        ),
+        "content": st.none() | st.binary(max_size=40),
+        "params": st.none() | st.dictionaries(st.from_regex(r"[a-z]{1,5}", fullmatch=True), TOKEN),
+        "headers": st.dictionaries(st.sampled_from(HEADER_NAMES), TOKEN, max_size=3),
+        "length": st.booleans(),  # an explicit, correct Content-Length
+        "host": st.booleans(),  # an explicit Host
+    }
+)
+ANSWERS = st.fixed_dictionaries(
+    {
+        "status": st.sampled_from([200, 201, 204, 400, 404, 429, 500, 503]),
+        "body": st.binary(max_size=60) | st.sampled_from([b'{"ok":true}', b"", b"[1,2]"]),
+        "gzip": st.booleans(),
+        "cookie": st.booleans(),
+        "stream": st.sampled_from(["read", "memory", "chunks"]),  # how the transport answers
+    }
+)
+CLIENTS = st.fixed_dictionaries(
+    {
+        "base_url": st.sampled_from([BASE, BASE + "/", "http://provider.test:8080", BASE + "/v1"]),
+        "headers": st.sampled_from([{}, {"X-Default": "1"}, {"Accept": "application/json"}]),
+    }
+)
+
+
+class Answering(httpx.AsyncBaseTransport):
+    """Records each request and answers with `answer`, built anew each time."""
+
+    def __init__(self, answer: dict[str, Any]) -> None:
+        self.answer = answer
+        self.seen: list[httpx.Request] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        await request.aread()
+        self.seen.append(request)
+        answer = self.answer
+        body = gzip.compress(answer["body"], mtime=0) if answer["gzip"] else answer["body"]
+        headers = {"Content-Encoding": "gzip"} if answer["gzip"] else {}
+        if answer["cookie"]:
+            headers["Set-Cookie"] = "lb=node-2; Path=/"
+        if answer["stream"] == "read":
+            return httpx.Response(answer["status"], headers=headers, content=body)
+        stream: httpx.AsyncByteStream = (
+            httpx.ByteStream(body)
+            if answer["stream"] == "memory"
+            else Streamed([body[:5], body[5:]])
+        )
+        return httpx.Response(answer["status"], headers=headers, stream=stream)
+
+
+async def _both(
+    options: dict[str, Any], call: dict[str, Any], answer: dict[str, Any]
+) -> tuple[list[Any], list[Any]]:
+    """What the transport saw and what came back, through AsyncClient.request and DirectSender;
+    each request is sent twice (the second from the sender's caches, with any cookie set)."""
+    headers = dict(call["headers"])
+    if call["length"]:
+        headers["Content-Length"] = str(len(call["content"] or b""))
+    if call["host"]:
+        headers["Host"] = "virtual.test"
+    outcomes: list[list[Any]] = []
+    for direct in (False, True):
+        transport = Answering(answer)
+        seen: list[Any] = []
+        async with httpx.AsyncClient(
+            base_url=options["base_url"],
+            transport=transport,
+            headers={"User-Agent": "contact-gateway/0.1", **options["headers"]},
+            timeout=httpx.Timeout(connect=1, read=2, write=3, pool=4),
+        ) as http:
+            sender = DirectSender(http)
+            for _ in range(2):
+                args = (call["method"], call["path"], call["content"], call["params"], headers)
+                if direct:
+                    response, body = await sender.send(*args)
+                else:
+                    method, path, content, params, sent = args
+                    response = await http.request(
+                        method, path, content=content, params=params, headers=sent
+                    )
+                    body = response.content
+                request = transport.seen[-1]
+                seen.append(
+                    (
+                        request.method,
+                        str(request.url),
+                        request.headers.raw,
+                        request.content,
+                        request.extensions,
+                        response.request is request,
+                        response.status_code,
+                        response.headers.raw,
+                        response.http_version,
+                        response.reason_phrase,
+                        body,
+                    )
+                )
+        outcomes.append(seen)
+    return outcomes[0], outcomes[1]
+
+
+@settings(max_examples=400, deadline=None, derandomize=True, database=None)
+@given(options=CLIENTS, call=REQUESTS, answer=ANSWERS)
+def test_generated_requests_and_answers_are_the_ones_httpx_sends_and_gives(
+    options: dict[str, Any], call: dict[str, Any], answer: dict[str, Any]
+) -> None:
+    library, direct = asyncio.run(_both(options, call, answer))
+    assert direct == library

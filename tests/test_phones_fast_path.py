@@ -3,11 +3,14 @@
 normalize_phone reads the usual shapes itself (gateway/phone_shapes.py) and validates with
 precompiled metadata (gateway/phone_validity.py); _normalize_full is the phonenumbers path.
 The two are compared on generated strings, on a curated list of traps, and on every region's
-example numbers (tests/test_phone_validity.py checks the validity part alone).
+example numbers, and on every region phonenumbers knows: each one's example numbers of every
+type in every format, random digits in its own formats, generated text under it as the
+default region (tests/test_phone_validity.py checks the validity part alone).
 """
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 
 import phonenumbers
@@ -191,3 +194,104 @@ def test_the_usual_shapes_take_the_fast_path(raw: str, region: str, read: tuple[
 )
 def test_other_inputs_are_left_to_phonenumbers(raw: str, region: str) -> None:
     assert phone_shapes.read(raw, region) is None
+
+
+# -- every region phonenumbers knows ----------------------------------------------------------
+
+ALL_REGIONS = sorted(phonenumbers.SUPPORTED_REGIONS)
+ALL_TYPES = [
+    getattr(phonenumbers.PhoneNumberType, name)
+    for name in (
+        "FIXED_LINE",
+        "MOBILE",
+        "TOLL_FREE",
+        "PREMIUM_RATE",
+        "SHARED_COST",
+        "VOIP",
+        "PERSONAL_NUMBER",
+        "PAGER",
+        "UAN",
+        "VOICEMAIL",
+    )
+]
+ALL_FORMATS = [
+    phonenumbers.PhoneNumberFormat.E164,
+    phonenumbers.PhoneNumberFormat.INTERNATIONAL,
+    phonenumbers.PhoneNumberFormat.NATIONAL,
+    phonenumbers.PhoneNumberFormat.RFC3966,
+]
+
+
+def test_every_regions_example_numbers_of_every_type_agree_in_every_format() -> None:
+    """Each region's example number of each type, in each format, under that region and US."""
+    compared = 0
+    for region in ALL_REGIONS:
+        for kind in ALL_TYPES:
+            example = phonenumbers.example_number_for_type(region, kind)
+            if example is None:
+                continue
+            for style in ALL_FORMATS:
+                text = phonenumbers.format_number(example, style)
+                for default in (region, "US"):
+                    assert_same(text, default)
+                    compared += 1
+    for code in sorted(phonenumbers.COUNTRY_CODES_FOR_NON_GEO_REGIONS):  # +800, +882, ...
+        example = phonenumbers.example_number_for_non_geo_entity(code)
+        if example is not None:
+            for style in ALL_FORMATS:
+                assert_same(phonenumbers.format_number(example, style), "US")
+                compared += 1
+    assert compared > 8_000
+
+
+def _random_number(rng: random.Random, region: str) -> phonenumbers.PhoneNumber | None:
+    """A number of `region`'s country code with random digits of one of its possible lengths,
+    often starting like its example numbers (so that some of them are valid)."""
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    assert metadata is not None and metadata.country_code is not None
+    general = metadata.general_desc
+    lengths = list(general.possible_length) if general and general.possible_length else [8]
+    length = max(2, rng.choice(lengths) + rng.choice([0, 0, 0, -1, 1]))
+    starts = [
+        phonenumbers.national_significant_number(example)
+        for kind in ALL_TYPES
+        if (example := phonenumbers.example_number_for_type(region, kind)) is not None
+    ]
+    keep = rng.randint(0, min(length - 1, 4)) if starts else 0
+    head = rng.choice(starts)[:keep] if starts else ""
+    nsn = head + "".join(rng.choice("0123456789") for _ in range(length - len(head)))
+    try:  # parse builds the leading zeros of an Italian-style number as phonenumbers keeps them
+        return phonenumbers.parse(f"+{metadata.country_code}{nsn}", None)
+    except phonenumbers.NumberParseException:
+        return None
+
+
+def test_random_numbers_of_every_region_agree_in_every_format() -> None:
+    """Random digits of every region's lengths, written in that region's own formats (as
+    format_number lays them out: national prefix, groups, separators), under that region and
+    under US."""
+    rng = random.Random(2025)
+    compared = fast = 0
+    for region in ALL_REGIONS:
+        for _ in range(30):
+            number = _random_number(rng, region)
+            if number is None:
+                continue
+            text = phonenumbers.format_number(number, rng.choice(ALL_FORMATS))
+            for default in (region, "US"):
+                assert_same(text, default)
+                compared += 1
+                fast += phone_shapes.read(text, default) is not None
+    assert compared > 10_000
+    assert fast > compared // 3  # the shortcut itself was compared, not only phonenumbers
+
+
+@DIFFERENTIAL
+@given(
+    region=st.sampled_from(ALL_REGIONS),
+    raw=st.one_of(ANY_TEXT, SHAPED, NANP, NEAR_VALID),
+)
+def test_the_fast_path_agrees_with_phonenumbers_under_any_default_region(
+    region: str, raw: str
+) -> None:
+    assert_same(raw, region)

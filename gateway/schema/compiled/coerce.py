@@ -25,8 +25,8 @@ from graphql import (
     GraphQLNonNull,
     GraphQLString,
     Undefined,
+    is_required_input_field,
 )
-from graphql.type.definition import is_required_input_field
 from graphql.utilities.coerce_input_value import coerce_default_value
 
 Coercer = Callable[[Any], Any]

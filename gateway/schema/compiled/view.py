@@ -62,7 +62,7 @@ class FastPath:
         plan = self.book.find(query, name)
         if plan is None:
             return None
-        prepared = self.runner.prepare(plan, variables, context)
+        prepared = self.runner.prepare(plan, variables, context, extensions)
         if prepared is None:
             return None
         operation = name or plan.operation_name
@@ -70,11 +70,12 @@ class FastPath:
             note_operation(operation)
         if self.tracing is False:  # no span objects at all: this runs for every request
             return await self.runner.execute(prepared)
+        # What gateway.ops.tracing.OperationSpan records on strawberry's path.
         with self.tracer.start_as_current_span("graphql.operation") as span:
             answer = await self.runner.execute(prepared)
             if operation:
                 span.set_attribute("graphql.operation.name", operation)
             span.set_attribute("graphql.operation.type", "mutation")
-            if answer.startswith(b'{"data":null'):
+            if answer.startswith(b'{"data":null'):  # errors null the whole answer (execute.py)
                 span.set_status(trace.Status(trace.StatusCode.ERROR, "GraphQL errors"))
         return answer

@@ -1,0 +1,371 @@
+"""The compiled path (gateway/schema/compiled) answers byte for byte what strawberry answers.
+
+Two gateways over two identical sandboxes get the same requests in the same order: one with
+`fast_path = false` (strawberry for everything, the reference), one with the fast path on. The
+sandboxes are stateful (a contact is created, then updated), so the pair is fed one sequence
+and compared request by request: status, content type and body. Every document is sent twice,
+because a document gets its plan from its first error-free run; for the valid mutations the
+second send must have been answered from the plan.
+
+Documents and variables are drawn by hypothesis: valid mutations for the three providers,
+with selections drawn from the schema itself (fragments, aliases, __typename, every type of
+each union; a field added to the schema is drawn too) and random inputs (bad phones, phones of
+every region, custom fields, tags, statuses); plus tests/test_fuzz.py's generators (any
+operation of the schema, operations with a schema violation, any variables). Derandomized and
+bounded: the same cases on every run, about 2,000 of them in well under a minute.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import graphql
+import httpx
+import phonenumbers
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis_graphql import Mode, from_schema, mutations
+
+from gateway.app import create_app
+from gateway.config import GatewaySettings
+from gateway.sandbox import Sandbox
+from gateway.schema.compiled.view import FastPath
+from providers.campaignlark.sandbox import CampaignLarkSimulator
+from providers.heymarket.sandbox import HeymarketSimulator
+from tests.test_fuzz import OPERATIONS, SCHEMA, VARIABLES
+
+
+def _cases(count: int) -> settings:
+    return settings(
+        max_examples=count,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=[
+            HealthCheck.too_slow,
+            HealthCheck.data_too_large,
+            HealthCheck.function_scoped_fixture,
+        ],
+    )
+
+
+class Pair:
+    """The reference gateway and the fast one, lifespans open, on an event loop of their own
+    (hypothesis is sync)."""
+
+    def __init__(self) -> None:
+        self.runner = asyncio.Runner()
+        self.stack: list[Any] = []
+        self.clients: list[httpx.AsyncClient] = []
+        self.planned = 0  # requests the fast gateway answered from a plan
+        self.cases = 0
+
+    def __enter__(self) -> Pair:
+        for fast in (False, True):
+            # Rate limits off: they count wall-clock windows, which the two sandboxes would
+            # see at slightly different times.
+            sandbox = Sandbox(
+                heymarket=HeymarketSimulator(rate_limit=10**9),
+                campaignlark=CampaignLarkSimulator(rate_limit=10**9),
+            )
+            app = create_app(sandbox.config(GatewaySettings(fast_path=fast)), sandbox=sandbox)
+            lifespan = app.router.lifespan_context(app)
+            self.runner.run(lifespan.__aenter__())
+            self.stack.append(lifespan)
+            transport = httpx.ASGITransport(app=app)
+            self.clients.append(httpx.AsyncClient(transport=transport, base_url="http://gw.test"))
+            if fast:
+                self._count(_fast_path(app))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for client in self.clients:
+            self.runner.run(client.aclose())
+        for lifespan in self.stack:
+            self.runner.run(lifespan.__aexit__(None, None, None))
+        self.runner.close()
+
+    def _count(self, fast: FastPath) -> None:
+        execute = fast.runner.execute
+
+        async def counted(prepared: Any) -> bytes:
+            self.planned += 1
+            return await execute(prepared)
+
+        fast.runner.execute = counted  # type: ignore[method-assign]
+
+    def agree(self, body: dict[str, Any]) -> bytes:
+        """Send `body` to both; assert the answers are the same bytes; return them."""
+        reference, fast = (
+            self.runner.run(client.post("/graphql", json=body)) for client in self.clients
+        )
+        assert fast.status_code == reference.status_code
+        assert fast.headers.get("content-type") == reference.headers.get("content-type")
+        assert fast.content == reference.content
+        return reference.content
+
+    def twice(self, body: dict[str, Any]) -> tuple[bytes, bool]:
+        """Send `body` twice (the first may teach the fast side a plan); the first answer, and
+        whether the second was answered from a plan."""
+        self.cases += 1
+        first = self.agree(body)
+        before = self.planned
+        self.agree(body)
+        return first, self.planned == before + 1
+
+
+def _fast_path(app: Any) -> FastPath:
+    for route in app.routes:
+        if getattr(route, "path", None) == "/graphql":
+            fast = route.endpoint.graphql._fast
+            assert isinstance(fast, FastPath)
+            return fast
+    raise AssertionError("no /graphql route")
+
+
+@pytest.fixture(scope="module")
+def pair() -> Iterator[Pair]:
+    with Pair() as live:
+        yield live
+    print(f"\ndifferential: {live.cases} cases, {live.planned} answered from a plan")
+    assert live.planned >= 1_000  # the compiled path was exercised, not just declined
+
+
+# -- inputs -----------------------------------------------------------------------------------
+
+
+def _example_numbers() -> list[str]:
+    """An example number of every region phonenumbers knows, in E.164 and as typed nationally."""
+    numbers = []
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        example = phonenumbers.example_number(region)
+        if example is not None:
+            numbers.append(phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164))
+            numbers.append(
+                phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.NATIONAL)
+            )
+    return numbers
+
+
+PHONES = st.one_of(
+    st.sampled_from(
+        [
+            "(415) 555-2671",
+            "+1 415 555 2672",
+            "415.555.2673",
+            "1-415-555-2674",
+            "4155550123",  # a VOIP line: Trackly refuses it
+            "12",
+            "nope",
+            "",
+            "+",
+            "٤١٥٥٥٥٢٦٧١",
+            "(415) 555-2671 x12",
+            "+44 7911 123456",
+            "07911 123456",
+        ]
+    ),
+    st.sampled_from(_example_numbers()),
+    st.from_regex(r"\+?[0-9 ().-]{3,16}", fullmatch=True),
+)
+EMAILS = st.sampled_from(["ann@example.com", "Bob@Example.org", "not-an-email", "", "a@b"])
+JSON_LEAF = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**60), 2**60),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=12),
+)
+CUSTOM_FIELDS = st.dictionaries(
+    st.sampled_from(["plan", "tier", "visits", "vip", "score", "note", ""]) | st.text(max_size=8),
+    JSON_LEAF | st.lists(JSON_LEAF, max_size=2) | st.dictionaries(st.text(max_size=3), JSON_LEAF),
+    max_size=4,
+)
+# Values by argument or input field name; the others are drawn from their type (_value).
+BY_NAME: dict[str, st.SearchStrategy[Any]] = {
+    "phone": PHONES,
+    "listNumber": st.sampled_from(["+18005551234", "8005551234", "12", "+447911123456"]),
+    "email": EMAILS,
+    "customFields": CUSTOM_FIELDS,
+    "tags": st.lists(st.sampled_from(["vip", "new", "VIP", "", "a b"]), max_size=3),
+    "signupDate": st.sampled_from(["2024-01-31", "2025-03-15T14:30:00Z", "yesterday", ""]),
+    "ipAddress": st.sampled_from(["203.0.113.7", "::1", "999.1.1.1", ""]),
+    "signupUrl": st.sampled_from(["https://example.com/join", "not a url", ""]),
+    "id": st.sampled_from(
+        [
+            "98765",
+            "98766",
+            "1",
+            "64f1a2b3c4d5e6f7a8b90000",
+            "2f1c8a4e-9b7d-4c3a-8e6f-1a2b3c4d5e6f",
+            "not-an-id",
+            "",
+        ]
+    ),
+    "assigneeId": st.integers(-2, 5),
+}
+
+
+def _value(type_: graphql.GraphQLInputType, name: str = "") -> st.SearchStrategy[Any]:
+    """A valid value of `type_` (graphql-core accepts it), drawn from the schema."""
+    if isinstance(type_, graphql.GraphQLNonNull):
+        return _value_of(type_.of_type, name)
+    return st.none() | _value_of(type_, name)
+
+
+def _value_of(type_: Any, name: str) -> st.SearchStrategy[Any]:
+    if name in BY_NAME:
+        return BY_NAME[name]
+    if isinstance(type_, graphql.GraphQLList):
+        return st.lists(_value(type_.of_type), max_size=3)
+    if isinstance(type_, graphql.GraphQLEnumType):
+        return st.sampled_from(sorted(type_.values))
+    if isinstance(type_, graphql.GraphQLInputObjectType):
+        required = {n: _value(f.type, n) for n, f in type_.fields.items() if _required(f)}
+        optional = {n: _value(f.type, n) for n, f in type_.fields.items() if not _required(f)}
+        return st.fixed_dictionaries(required, optional=optional)
+    scalars: dict[str, st.SearchStrategy[Any]] = {
+        "String": st.text(max_size=12),
+        "ID": st.text(max_size=8),
+        "Int": st.integers(-(2**31), 2**31 - 1),
+        "Float": st.floats(allow_nan=False, allow_infinity=False),
+        "Boolean": st.booleans(),
+        "CustomFields": CUSTOM_FIELDS,
+    }
+    return scalars[type_.name]
+
+
+def _required(field: graphql.GraphQLInputField) -> bool:
+    return graphql.is_required_input_field(field)
+
+
+# -- documents --------------------------------------------------------------------------------
+
+CORE = SCHEMA  # graphql-core's schema, built from the exported SDL
+MUTATION = CORE.mutation_type
+assert MUTATION is not None
+
+
+class _Document:
+    """One document being drawn: its fragments and a counter for unique names and aliases."""
+
+    def __init__(self, draw: Callable[..., Any]) -> None:
+        self.draw = draw
+        self.fragments: list[str] = []
+        self.names = itertools.count()
+
+    def selection(self, type_: graphql.GraphQLOutputType, depth: int = 0) -> str:
+        named = graphql.get_named_type(type_)
+        if graphql.is_leaf_type(named):
+            return ""
+        parts: list[str] = []
+        if isinstance(named, graphql.GraphQLObjectType):
+            parts.append(self.fields(named, depth))
+        else:
+            assert isinstance(named, (graphql.GraphQLUnionType, graphql.GraphQLInterfaceType))
+            possible = list(CORE.get_possible_types(named))
+            interfaces = sorted(
+                {i.name: i for t in possible for i in t.interfaces}.values(), key=lambda i: i.name
+            )
+            chosen = self.draw(
+                st.lists(st.sampled_from(possible + interfaces), max_size=4, unique_by=str)
+            )
+            parts += [self.fragment(t, self.fields(t, depth)) for t in chosen]
+            if not parts or self.draw(st.booleans()):
+                parts.append(self.typename())
+        return "{ " + " ".join(parts) + " }"
+
+    def fields(
+        self, type_: graphql.GraphQLObjectType | graphql.GraphQLInterfaceType, depth: int
+    ) -> str:
+        names = sorted(n for n, f in type_.fields.items() if not f.args)
+        chosen = self.draw(st.lists(st.sampled_from(names), min_size=1, max_size=5, unique=True))
+        parts = []
+        for name in chosen:
+            sub = self.selection(type_.fields[name].type, depth + 1) if depth < 4 else None
+            if sub is None and not graphql.is_leaf_type(
+                graphql.get_named_type(type_.fields[name].type)
+            ):
+                continue  # too deep: left out
+            parts.append(f"{self.alias()}{name} {sub or ''}".strip())
+        if not parts or self.draw(st.booleans()):
+            parts.append(self.typename())
+        return " ".join(parts)
+
+    def alias(self) -> str:
+        return f"a{next(self.names)}: " if self.draw(st.booleans()) else ""
+
+    def typename(self) -> str:
+        return f"{self.alias()}__typename"
+
+    def fragment(self, on: graphql.GraphQLNamedType, body: str) -> str:
+        if self.draw(st.booleans()):
+            return f"... on {on.name} {{ {body} }}"
+        name = f"F{next(self.names)}"
+        self.fragments.append(f"fragment {name} on {on.name} {{ {body} }}")
+        return f"...{name}"
+
+
+@st.composite
+def valid_mutations(draw: Callable[..., Any]) -> dict[str, Any]:
+    """A body with a valid mutation of the schema and valid variables for it."""
+    field_name = draw(st.sampled_from(sorted(MUTATION.fields)))
+    field = MUTATION.fields[field_name]
+    document = _Document(draw)
+    definitions, arguments, variables = [], [], {}
+    for name, argument in field.args.items():
+        value = draw(_value(argument.type, name))
+        if draw(st.integers(0, 4)) == 0 and name == "provider":  # a literal now and then
+            arguments.append(f"{name}: {value}")
+            continue
+        if not graphql.is_non_null_type(argument.type) and draw(st.booleans()):
+            continue  # left out: the argument's default (and graphql-core's coercion)
+        definitions.append(f"${name}: {argument.type}")
+        arguments.append(f"{name}: ${name}")
+        variables[name] = value
+    selection = document.selection(field.type)
+    head = draw(st.sampled_from(["mutation", "mutation Named", "mutation Other"]))
+    if definitions:
+        head += "(" + ", ".join(definitions) + ")"
+    alias = document.alias()
+    call = f"{alias}{field_name}({', '.join(arguments)})" if arguments else field_name
+    query = " ".join([f"{head} {{ {call} {selection} }}", *document.fragments])
+    body: dict[str, Any] = {"query": query, "variables": variables}
+    if " " in head.split("(")[0] and draw(st.booleans()):
+        body["operationName"] = head.split("(")[0].split()[1]
+    return body
+
+
+# -- the tests --------------------------------------------------------------------------------
+
+
+@_cases(1_000)
+@given(body=valid_mutations())
+def test_valid_mutations_agree_and_run_from_their_plan(pair: Pair, body: dict[str, Any]) -> None:
+    first, planned = pair.twice(body)
+    assert "errors" not in json.loads(first), first[:300]  # valid: no GraphQL error
+    assert planned, "the second send of a valid mutation was not answered from its plan"
+
+
+@_cases(500)
+@given(case=VARIABLES)
+def test_any_variables_agree(pair: Pair, case: tuple[str, Any]) -> None:
+    query, variables = case
+    pair.twice({"query": query, "variables": variables})
+
+
+@_cases(300)
+@given(query=from_schema(SCHEMA, custom_scalars=OPERATIONS))
+def test_any_operation_agrees(pair: Pair, query: str) -> None:
+    pair.twice({"query": query})
+
+
+@_cases(200)
+@given(query=mutations(SCHEMA, custom_scalars=OPERATIONS, mode=Mode.NEGATIVE))
+def test_operations_with_a_schema_violation_agree(pair: Pair, query: str) -> None:
+    pair.twice({"query": query})
