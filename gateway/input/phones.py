@@ -23,7 +23,7 @@ def normalize_phone(raw: str, region: str) -> str:
 
     The usual shapes ('(415) 555-2671', '+44 7911 123456') are read and validated without
     phonenumbers.parse, for a tenth of the CPU; anything else takes the full path. Both give
-    the same answer for every input (tests/test_phones_fast_path.py compares them).
+    the same answer for every input (tests/gateway/input/test_phones_fast_path.py compares them).
     """
     text = raw.strip()
     number = phone_shapes.read(text, region) if len(text) <= MAX_PHONE_LENGTH else None

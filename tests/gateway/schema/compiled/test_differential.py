@@ -10,7 +10,7 @@ second send must have been answered from the plan.
 Documents and variables are drawn by hypothesis: valid mutations for the three providers,
 with selections drawn from the schema itself (fragments, aliases, __typename, every type of
 each union; a field added to the schema is drawn too) and random inputs (bad phones, phones of
-every region, custom fields, tags, statuses); plus tests/test_fuzz.py's generators (any
+every region, custom fields, tags, statuses); plus tests/gateway/test_fuzz.py's generators (any
 operation of the schema, operations with a schema violation, any variables). Derandomized and
 bounded: the same cases on every run, about 2,000 of them in well under a minute.
 """
@@ -37,7 +37,7 @@ from gateway.sandbox import Sandbox
 from gateway.schema.compiled.view import FastPath
 from providers.campaignlark.sandbox import CampaignLarkSimulator
 from providers.heymarket.sandbox import HeymarketSimulator
-from tests.test_fuzz import OPERATIONS, SCHEMA, VARIABLES
+from tests.gateway.test_fuzz import OPERATIONS, SCHEMA, VARIABLES
 
 
 def _cases(count: int) -> settings:
@@ -247,8 +247,9 @@ def _required(field: graphql.GraphQLInputField) -> bool:
 # -- documents --------------------------------------------------------------------------------
 
 CORE = SCHEMA  # graphql-core's schema, built from the exported SDL
-MUTATION = CORE.mutation_type
-assert MUTATION is not None
+_MUTATION = CORE.mutation_type
+assert _MUTATION is not None
+MUTATION: graphql.GraphQLObjectType = _MUTATION
 
 
 class _Document:

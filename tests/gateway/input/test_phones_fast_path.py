@@ -5,7 +5,7 @@ precompiled metadata (gateway/phone_validity.py); _normalize_full is the phonenu
 The two are compared on generated strings, on a curated list of traps, and on every region's
 example numbers, and on every region phonenumbers knows: each one's example numbers of every
 type in every format, random digits in its own formats, generated text under it as the
-default region (tests/test_phone_validity.py checks the validity part alone).
+default region (tests/gateway/input/test_phone_validity.py checks the validity part alone).
 """
 
 from __future__ import annotations

@@ -5,9 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from graphql import (
+    GraphQLEnumType,
+    GraphQLInputObjectType,
     GraphQLInputType,
     GraphQLList,
+    GraphQLNamedInputType,
     GraphQLNonNull,
+    GraphQLScalarType,
     Undefined,
 )
 from graphql.utilities import coerce_input_value
@@ -19,14 +23,23 @@ from gateway.schema.compiled.coerce import compile_coercer
 
 CORE = build_schema()._schema
 CONTACT = CORE.type_map["ContactInput"]
+assert isinstance(CONTACT, GraphQLInputObjectType)
+
+
+def named(name: str) -> GraphQLNamedInputType:
+    found = CORE.type_map[name]
+    assert isinstance(found, GraphQLScalarType | GraphQLEnumType | GraphQLInputObjectType)
+    return found
+
+
 TYPES: list[GraphQLInputType] = [
     GraphQLNonNull(GraphQLList(GraphQLNonNull(CONTACT))),  # bulkUpsertContacts' contacts
     GraphQLNonNull(CONTACT),
     CONTACT,
-    GraphQLNonNull(CORE.type_map["ContactRefInput"]),
-    CORE.type_map["FieldUpdateMode"],
-    GraphQLNonNull(CORE.type_map["CustomFields"]),
-    GraphQLList(CORE.type_map["Int"]),
+    GraphQLNonNull(named("ContactRefInput")),
+    named("FieldUpdateMode"),
+    GraphQLNonNull(named("CustomFields")),
+    GraphQLList(named("Int")),
 ]
 FIELDS = [*CONTACT.fields, "id", "unknown", "displayName", "adNetworkSource", "assigneeId"]
 
