@@ -24,7 +24,6 @@ from gateway.service import ContactService
 from providers.base import ContactAdapter, Runtime
 from providers.http import TransportWrapper, make_client
 from providers.model import ProviderName
-from providers.observe import observed as observed_guard
 from providers.registry import REGISTRY
 from providers.resilience import CallGuard
 from providers.resilience.fleet import Fleet
@@ -72,9 +71,8 @@ class GatewayRuntime:
                 )
                 await stack.enter_async_context(client)
                 clients.append(client)
-                guards[name] = observed_guard(
-                    fleet.guard(name, provider_settings, clock=clock, sleep=sleep),
-                    instruments.metrics,
+                guards[name] = fleet.guard(
+                    name, provider_settings, clock=clock, sleep=sleep, observer=instruments.metrics
                 )
                 runtime = Runtime(
                     deadline_seconds=settings.deadline_seconds,

@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 
 from providers.cache import MemoryCache, RedisCache, SharedCache
 from providers.model import ProviderName
+from providers.observe import NO_OBSERVER, ProviderObserver
 from providers.resilience.guard import CallGuard
 from providers.resilience.pacing import Clock, Rate, Sleep, loop_time
 from providers.resilience.redis_breaker import RedisCircuitBreaker
 from providers.resilience.redis_link import RedisLink, account_id
 from providers.resilience.redis_pacer import RedisPacer
-from providers.resilience.retry import RetryPolicy
 from providers.settings import ProviderSettings
 
 log = logging.getLogger("gateway.fleet")
@@ -60,10 +60,13 @@ class Fleet:
         *,
         clock: Clock = loop_time,
         sleep: Sleep = asyncio.sleep,
+        observer: ProviderObserver = NO_OBSERVER,
     ) -> CallGuard:
-        local = CallGuard.from_settings(provider, settings, clock=clock, sleep=sleep)
+        """The account's CallGuard: its pacer and breaker shared through Redis in a fleet."""
         if self.link is None:
-            return local
+            return CallGuard.from_settings(
+                provider, settings, clock=clock, sleep=sleep, observer=observer
+            )
         account = account_id(provider, settings)
         breaker = RedisCircuitBreaker(
             self.link,
@@ -74,7 +77,7 @@ class Fleet:
             clock=clock,
         )
         self._breakers.append(breaker)
-        pacer = local.pacer
+        pacer = None
         if settings.rate_limit:
             pacer = RedisPacer(
                 self.link,
@@ -86,16 +89,14 @@ class Fleet:
                 clock=clock,
                 sleep=sleep,
             )
-        return CallGuard(
+        return CallGuard.from_settings(
             provider,
-            policy=RetryPolicy(
-                attempts=settings.retry_attempts,
-                initial_wait=settings.retry_initial_wait,
-                max_wait=settings.retry_max_wait,
-            ),
+            settings,
+            clock=clock,
+            sleep=sleep,
+            observer=observer,
             pacer=pacer,
             breaker=breaker,
-            max_concurrency=settings.max_concurrency,
         )
 
     def cache(self, provider: ProviderName, settings: ProviderSettings) -> SharedCache:

@@ -15,6 +15,7 @@ import stamina
 
 from providers.errors import ErrorCode, Failure, Origin, ProviderError
 from providers.model import ProviderName
+from providers.observe import NO_OBSERVER, ProviderObserver
 from providers.resilience.breaker import (
     CircuitBreaker,
     CircuitOpen,
@@ -74,6 +75,7 @@ class CallGuard:
     pacer: Pacer = field(default_factory=Unpaced)
     breaker: CircuitBreaker = field(default_factory=LocalCircuitBreaker)
     max_concurrency: int = 64
+    observer: ProviderObserver = NO_OBSERVER  # told of each re-send and pacing wait
 
     def __post_init__(self) -> None:
         self._gate = asyncio.Semaphore(self.max_concurrency)
@@ -86,7 +88,11 @@ class CallGuard:
         *,
         clock: Clock = loop_time,
         sleep: Sleep = asyncio.sleep,
+        observer: ProviderObserver = NO_OBSERVER,
+        pacer: Pacer | None = None,
+        breaker: CircuitBreaker | None = None,
     ) -> CallGuard:
+        """The account's guard; a fleet passes the pacer and breaker it shares through Redis."""
         return cls(
             provider,
             policy=RetryPolicy(
@@ -94,28 +100,42 @@ class CallGuard:
                 initial_wait=settings.retry_initial_wait,
                 max_wait=settings.retry_max_wait,
             ),
-            pacer=make_pacer(settings.rate_limit, clock=clock, sleep=sleep),
-            breaker=LocalCircuitBreaker(
+            pacer=pacer or make_pacer(settings.rate_limit, clock=clock, sleep=sleep),
+            breaker=breaker
+            or LocalCircuitBreaker(
                 settings.breaker_threshold, settings.breaker_reset_seconds, clock=clock
             ),
             max_concurrency=settings.max_concurrency,
+            observer=observer,
         )
 
     async def run(self, send: Callable[[], Awaitable[T]], *, idempotent: bool = True) -> T:
         """`send` makes one attempt and raises ProviderError; retried as the policy allows."""
         # Most calls succeed at once: the first attempt runs outside stamina, whose set-up costs
         # more than the rest of the guard. A failure is replayed to stamina as its own first
-        # attempt, so the retry decision, the backoff and its instrumentation are unchanged.
+        # attempt, so the retry decision and the backoff are unchanged.
         try:
-            return await self._attempt(send)
+            await self._admit()
+        except ProviderError as refused:  # never sent: nothing to count as a re-send yet
+            return await self._retry(send, refused, idempotent, sent=None)
+        try:
+            return await self._call(send)
         except ProviderError as error:
-            return await self._retry(send, error, idempotent)
+            return await self._retry(send, error, idempotent, sent=error)
 
     async def _retry(
-        self, send: Callable[[], Awaitable[T]], first: ProviderError, idempotent: bool
+        self,
+        send: Callable[[], Awaitable[T]],
+        first: ProviderError,
+        idempotent: bool,
+        *,
+        sent: ProviderError | None,
     ) -> T:
-        """The attempts after `first`, the first attempt's failure."""
+        """The attempts after `first`. `sent` is the last failure of a request that went out:
+        each later request that goes out is reported to the observer as a re-send, with it."""
         pending: ProviderError | None = first
+        loop = asyncio.get_running_loop()
+        failed_at = loop.time()
         async for attempt in stamina.retry_context(
             on=self.policy.decide(idempotent, remaining_time),
             attempts=self.policy.attempts,
@@ -128,12 +148,16 @@ class CallGuard:
                 if pending is not None:
                     replay, pending = pending, None
                     raise replay
-                return await self._attempt(send)
+                await self._admit()
+                if sent is not None:
+                    reason, waited = sent.failure.code.value, loop.time() - failed_at
+                    self.observer.retry_scheduled(self.provider, reason, max(0.0, waited))
+                try:
+                    return await self._call(send)
+                except ProviderError as error:
+                    sent, failed_at = error, loop.time()
+                    raise
         raise AssertionError("unreachable: stamina re-raises the last failure")
-
-    async def _attempt(self, send: Callable[[], Awaitable[T]]) -> T:
-        await self._admit()
-        return await self._call(send)
 
     async def _admit(self) -> None:
         """Refuse (ProviderError, reached=False) when no call may go out now."""
@@ -143,7 +167,7 @@ class CallGuard:
             raise self._circuit_open(snapshot.retry_after or 0.0)
         if not isinstance(self.pacer, Unpaced):  # which never waits: no coroutine to run
             try:
-                await self.pacer.acquire(max_wait=remaining_time())
+                waited = await self.pacer.acquire(max_wait=remaining_time())
             except PacingExceeded as exc:
                 raise self._refusal(
                     ErrorCode.RATE_LIMITED,
@@ -151,6 +175,8 @@ class CallGuard:
                     Origin.PACING,
                     exc.wait,
                 ) from None
+            if waited > 0:
+                self.observer.pacing_waited(self.provider, waited)
         try:
             self.breaker.before_call()
         except CircuitOpen as exc:

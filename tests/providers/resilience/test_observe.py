@@ -1,4 +1,5 @@
-"""ObservedCallGuard: each re-send reported with the failure that caused it, nothing more."""
+"""What a CallGuard tells its observer: each re-send, with the failure that caused it, and each
+pacing wait; nothing more."""
 
 from __future__ import annotations
 
@@ -8,10 +9,9 @@ import pytest
 
 from providers.errors import ErrorCode, Failure, Origin, ProviderError
 from providers.model import ProviderName
-from providers.observe import ObservedPacer, observed
 from providers.resilience import CallGuard, RetryPolicy
 from providers.resilience.breaker import LocalCircuitBreaker
-from providers.resilience.pacing import Rate, SlidingWindowPacer, Unpaced
+from providers.resilience.pacing import Rate, SlidingWindowPacer
 
 T = ProviderName.TRACKLY
 
@@ -51,14 +51,14 @@ def script(*outcomes: ProviderError | str) -> tuple[list[int], Callable[[], Awai
 async def test_a_call_that_succeeds_at_once_reports_nothing() -> None:
     recorder = Recorder()
     calls, send = script("ok")
-    assert await observed(CallGuard(T), recorder).run(send) == "ok"
+    assert await CallGuard(T, observer=recorder).run(send) == "ok"
     assert calls == [1] and recorder.retries == []
 
 
 async def test_each_re_send_is_reported_with_the_failure_before_it() -> None:
     recorder = Recorder()
     calls, send = script(busy(), busy(), "ok")
-    guard = observed(CallGuard(T, RetryPolicy(attempts=4)), recorder)
+    guard = CallGuard(T, RetryPolicy(attempts=4), observer=recorder)
     assert await guard.run(send) == "ok"
     assert len(calls) == 3 and recorder.retries == ["UNAVAILABLE", "UNAVAILABLE"]
 
@@ -68,7 +68,7 @@ async def test_a_call_the_open_circuit_refuses_is_neither_sent_nor_counted() -> 
     breaker = LocalCircuitBreaker(threshold=1, reset_seconds=60)
     breaker.record_failure()
     calls, send = script("ok")
-    guard = observed(CallGuard(T, RetryPolicy(attempts=4), breaker=breaker), recorder)
+    guard = CallGuard(T, RetryPolicy(attempts=4), breaker=breaker, observer=recorder)
     with pytest.raises(ProviderError) as refused:
         await guard.run(send)
     assert refused.value.failure.origin is Origin.CIRCUIT
@@ -76,12 +76,10 @@ async def test_a_call_the_open_circuit_refuses_is_neither_sent_nor_counted() -> 
 
 
 @pytest.mark.looptime
-async def test_only_a_pacer_that_can_wait_is_wrapped_and_its_waits_reported() -> None:
+async def test_only_a_real_wait_for_the_budget_is_reported() -> None:
     recorder = Recorder()
-    assert isinstance(observed(CallGuard(T), recorder).pacer, Unpaced)
     pacer = SlidingWindowPacer(Rate.parse("1/second"))
-    guard = observed(CallGuard(T, pacer=pacer), recorder)
-    assert isinstance(guard.pacer, ObservedPacer)
+    guard = CallGuard(T, pacer=pacer, observer=recorder)
     calls, send = script("ok")
     for _ in range(2):
         await guard.run(send)
