@@ -15,14 +15,16 @@ again over the windows it hands an adapter.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import TypeVar
 
-from providers.errors import ErrorKind, ProviderError
-from providers.model import BulkResult, IndexedContact, ProviderName
+from providers.errors import ErrorKind, Failure, ProviderError
+from providers.model import BulkResult, ContactDraft, IndexedContact, ProviderName, UpsertResult
 from providers.resilience.guard import within_deadline
 from providers.resilience.pacing import Pacer
 
 Chunk = Sequence[IndexedContact]
+P = TypeVar("P")  # a contact as an adapter prepared it for its write
 Send = Callable[[Chunk], Awaitable[BulkResult]]
 
 # Failures that concern the account, not the contacts.
@@ -67,13 +69,14 @@ async def fan_out(
     concurrency: int,
     deadline_seconds: float,
     admission: Pacer | None = None,
+    per_contact: bool = False,
 ) -> BulkResult:
-    """Send every chunk, at most `concurrency` at once, each within the deadline.
+    """Send every chunk, at most `concurrency` at once, each within the deadline (one deadline
+    per contact with `per_contact`: a chunk whose contacts go one after another).
 
     With `admission`, each contact of a chunk first takes a slot from it, before the chunk's
     deadline starts: a provider whose budget is the bottleneck (Heymarket) admits contacts at
-    the pace the budget allows, and the deadline then bounds the provider's work alone, one
-    deadline per contact of the chunk (its contacts go one after another).
+    the pace the budget allows, and the deadline then bounds the provider's work alone.
     """
     total = BulkResult()
     refusals = Refusals()
@@ -81,11 +84,10 @@ async def fan_out(
 
     async def one(chunk: Chunk) -> None:
         refusals.attempt()
-        seconds = deadline_seconds
         if admission is not None:
             for _ in chunk:
                 await admission.acquire()
-            seconds = deadline_seconds * len(chunk)
+        seconds = deadline_seconds * len(chunk) if per_contact else deadline_seconds
         async with gate:
             try:
                 part = await within_deadline(seconds, provider, lambda: send(chunk))
@@ -96,6 +98,66 @@ async def fan_out(
 
     await asyncio.gather(*(one(chunk) for chunk in chunks))
     refusals.raise_if_account_refused()
+    return total
+
+
+async def one_by_one(
+    provider: ProviderName,
+    items: Sequence[IndexedContact],
+    *,
+    prepare: Callable[[Sequence[IndexedContact]], Awaitable[Mapping[int, P | Failure]]],
+    write: Callable[[IndexedContact, P], Awaitable[UpsertResult]],
+    key: Callable[[ContactDraft], str | None],
+    concurrency: int,
+    deadline_seconds: float,
+    admission: Pacer | None = None,
+) -> BulkResult:
+    """A bulk as single upserts, for a provider without a bulk endpoint the gateway can use.
+
+    `prepare` checks the whole bulk at once (one catalogue look-up, one refresh at most): a
+    contact it refuses gets its Failure; an error that stops it fails every contact (or, for
+    the account, the bulk). Contacts sharing a `key` at the provider (its phone, its email)
+    go in order, as one chunk: sent side by side they would race (both miss a look-up, both
+    create), and the last write would win by chance.
+    """
+    refused = BulkResult()
+    try:
+        prepared = await prepare(items)
+    except ProviderError as error:
+        fail_all(refused, items, error)
+        return refused
+    groups: dict[str | None, list[IndexedContact]] = {}
+    for item in items:
+        checked = prepared[item.index]
+        if isinstance(checked, Failure):
+            refused.fail(item, checked)
+        else:
+            groups.setdefault(key(item.contact), []).append(item)
+
+    async def send(group: Chunk) -> BulkResult:
+        part = BulkResult()
+        for item in group:
+            try:
+                result = await write(item, prepared[item.index])  # type: ignore[arg-type]
+            except ProviderError as error:
+                if len(group) == 1:
+                    raise  # the whole chunk failed: fan_out's rules decide what it means
+                part.fail(item, error.failure)
+                continue
+            part.contacts_created += int(result.created)
+            part.warnings.extend(w for w in result.warnings if w not in part.warnings)
+        return part
+
+    total = await fan_out(
+        provider,
+        list(groups.values()),
+        send,
+        concurrency=concurrency,
+        deadline_seconds=deadline_seconds,
+        admission=admission,
+        per_contact=True,
+    )
+    total.merge(refused)
     return total
 
 

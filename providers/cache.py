@@ -14,7 +14,7 @@ from typing import Protocol
 
 from providers.model import ProviderName
 from providers.resilience.pacing import Clock
-from providers.resilience.redis_link import REDIS_ERRORS, RedisLink
+from providers.resilience.redis_link import DOWN, RedisLink
 
 
 class SharedCache(Protocol):
@@ -72,33 +72,17 @@ class RedisCache:
         self.local = MemoryCache(clock=clock)
 
     async def get(self, key: str) -> str | None:
-        if self.link.available():
-            try:
-                raw = await self.link.client.get(self.prefix + key)
-            except REDIS_ERRORS as exc:
-                self.link.failed(exc)
-            else:
-                self.link.succeeded()
-                return raw.decode() if isinstance(raw, bytes) else raw
-        return await self.local.get(key)
+        raw = await self.link.attempt(lambda: self.link.client.get(self.prefix + key))
+        if raw is DOWN:
+            return await self.local.get(key)
+        return raw.decode() if isinstance(raw, bytes) else raw
 
     async def set(self, key: str, value: str, ttl: float) -> None:
         # Kept locally too, so an outage starts from what this process knew.
         await self.local.set(key, value, ttl)
-        if self.link.available():
-            try:
-                await self.link.client.set(self.prefix + key, value, px=max(1, round(ttl * 1000)))
-            except REDIS_ERRORS as exc:
-                self.link.failed(exc)
-            else:
-                self.link.succeeded()
+        ms = max(1, round(ttl * 1000))
+        await self.link.attempt(lambda: self.link.client.set(self.prefix + key, value, px=ms))
 
     async def delete(self, key: str) -> None:
         await self.local.delete(key)
-        if self.link.available():
-            try:
-                await self.link.client.delete(self.prefix + key)
-            except REDIS_ERRORS as exc:
-                self.link.failed(exc)
-            else:
-                self.link.succeeded()
+        await self.link.attempt(lambda: self.link.client.delete(self.prefix + key))

@@ -16,7 +16,7 @@ from urllib.parse import quote
 import httpx
 
 from providers.base import Runtime, not_stored
-from providers.bulk import fail_all, fan_out
+from providers.bulk import one_by_one
 from providers.campaignlark import wire
 from providers.campaignlark.errors import ERROR_TABLE, read_error
 from providers.campaignlark.names import Names, Prepared
@@ -140,33 +140,25 @@ class CampaignLarkAdapter:
     # -- bulk -------------------------------------------------------------------------------
 
     async def bulk_upsert(self, items: Sequence[IndexedContact]) -> BulkResult:
-        refused = BulkResult()
-        try:
+        async def prepare(items: Sequence[IndexedContact]) -> dict[int, Prepared | Failure]:
             await self.names.preload([item.contact for item in items])
-        except ProviderError as error:
-            fail_all(refused, items, error)
-            return refused
-        ready: dict[int, Prepared] = {}
-        for item in items:
-            try:
-                ready[item.index] = await self.names.prepare(item.contact, refresh=False)
-            except ProviderError as error:
-                refused.fail(item, error.failure)
+            prepared: dict[int, Prepared | Failure] = {}
+            for item in items:
+                try:
+                    prepared[item.index] = await self.names.prepare(item.contact, refresh=False)
+                except ProviderError as error:
+                    prepared[item.index] = error.failure
+            return prepared
 
-        async def send(chunk: Sequence[IndexedContact]) -> BulkResult:
-            [item] = chunk
-            result = await self._write(item.contact, ready[item.index])
-            return BulkResult(contacts_created=int(result.created))
-
-        total = await fan_out(
+        return await one_by_one(
             self.provider,
-            [[item] for item in items if item.index in ready],
-            send,
+            items,
+            prepare=prepare,
+            write=lambda item, prepared: self._write(item.contact, prepared),
+            key=lambda contact: (contact.email or "").casefold(),
             concurrency=self.runtime.bulk_concurrency,
             deadline_seconds=self.runtime.deadline_seconds,
         )
-        total.merge(refused)
-        return total
 
     # -- custom fields ----------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from typing import ClassVar
 import httpx
 
 from providers.base import Runtime, not_stored
-from providers.bulk import fail_all, fan_out
+from providers.bulk import one_by_one
 from providers.catalogue import Catalogue, Clock
 from providers.errors import ErrorCode, Failure, ProviderError
 from providers.heymarket import wire
@@ -125,49 +125,21 @@ class HeymarketAdapter:
 
     async def bulk_upsert(self, items: Sequence[IndexedContact]) -> BulkResult:
         """Paced single calls, not the batch endpoint: see docs/heymarket.md."""
-        total = BulkResult()
-        try:  # names are resolved once for the whole bulk: one catalogue refresh at most
+
+        async def prepare(items: Sequence[IndexedContact]) -> dict[int, Prepared | Failure]:
             prepared = await self.writer.names.prepare([item.contact for item in items])
-        except ProviderError as error:
-            fail_all(total, items, error)
-            return total
-        ready: dict[int, Prepared] = {}
-        for item, checked in zip(items, prepared, strict=True):
-            if isinstance(checked, Failure):
-                total.fail(item, checked)
-            else:
-                ready[item.index] = checked
-        # Contacts sharing a phone go in order, as one chunk: sent side by side, both would
-        # miss the lookup and the second create would be refused.
-        groups: dict[str, list[IndexedContact]] = {}
-        for item in items:
-            if item.index in ready:
-                groups.setdefault(item.contact.phone or "", []).append(item)
+            return {item.index: checked for item, checked in zip(items, prepared, strict=True)}
 
-        async def send(group: Sequence[IndexedContact]) -> BulkResult:
-            part = BulkResult()
-            for item in group:
-                try:
-                    result = await self.writer.upsert(ready[item.index])
-                except ProviderError as error:
-                    if len(group) == 1:
-                        raise  # the whole chunk failed: the shared rules decide what it means
-                    part.fail(item, error.failure)
-                    continue
-                part.contacts_created += int(result.created)
-                part.warnings.extend(w for w in result.warnings if w not in part.warnings)
-            return part
-
-        sent = await fan_out(
+        return await one_by_one(
             self.provider,
-            list(groups.values()),
-            send,
+            items,
+            prepare=prepare,
+            write=lambda _, prepared: self.writer.upsert(prepared),
+            key=lambda contact: contact.phone,
             concurrency=self.runtime.bulk_concurrency,
             deadline_seconds=self.runtime.deadline_seconds,
             admission=self.admission,
         )
-        sent.merge(total)
-        return sent
 
     async def update_fields(
         self, ref: ContactRef, fields: CustomFields, mode: FieldMode

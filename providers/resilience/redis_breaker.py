@@ -22,7 +22,7 @@ from typing import Any
 from providers.model import ProviderName
 from providers.resilience.breaker import CircuitSnapshot, CircuitState, LocalCircuitBreaker
 from providers.resilience.pacing import Clock, loop_time
-from providers.resilience.redis_link import REDIS_ERRORS, RedisLink
+from providers.resilience.redis_link import DOWN, RedisLink
 
 
 class RedisCircuitBreaker:
@@ -70,22 +70,21 @@ class RedisCircuitBreaker:
 
     async def sync(self) -> None:
         """Adopt the fleet's verdict: trip the local breaker while the shared circuit is open."""
-        if not self.link.available():
+        answer = await self.link.attempt(self._read_shared)
+        if answer is DOWN:
             return
-        try:
-            async with self.link.client.pipeline(transaction=False) as pipe:
-                pipe.pttl(self._open_key)
-                pipe.get(self._failures_key)
-                remaining_ms, failures = await pipe.execute()
-        except REDIS_ERRORS as exc:
-            self.link.failed(exc)
-            return
-        self.link.succeeded()
+        remaining_ms, failures = answer
         self._shared_failures = int(failures or 0)
         if int(remaining_ms) > 0:
             self.local.trip(int(remaining_ms) / 1000, self._shared_failures)
         else:
             self.local.forget_failures(self._shared_failures)
+
+    async def _read_shared(self) -> list[Any]:
+        async with self.link.client.pipeline(transaction=False) as pipe:
+            pipe.pttl(self._open_key)
+            pipe.get(self._failures_key)
+            return await pipe.execute()
 
     async def flush(self) -> None:
         """Wait for the writes in flight (for tests and shutdown)."""
@@ -101,7 +100,7 @@ class RedisCircuitBreaker:
         task.add_done_callback(self._writes.discard)
 
     async def _shared_failure(self, opened_here: bool) -> None:
-        try:
+        async def count() -> None:
             async with self.link.client.pipeline(transaction=True) as pipe:
                 pipe.incr(self._failures_key)
                 pipe.pexpire(self._failures_key, self.reset_ms * 10)
@@ -110,15 +109,8 @@ class RedisCircuitBreaker:
             if opened_here or int(failures) >= self.threshold:
                 await self.link.client.set(self._open_key, "1", px=self.reset_ms)
                 self.local.trip(self.reset_ms / 1000, int(failures))
-        except REDIS_ERRORS as exc:
-            self.link.failed(exc)
-        else:
-            self.link.succeeded()
+
+        await self.link.attempt(count)
 
     async def _shared_success(self) -> None:
-        try:
-            await self.link.client.delete(self._failures_key, self._open_key)
-        except REDIS_ERRORS as exc:
-            self.link.failed(exc)
-        else:
-            self.link.succeeded()
+        await self.link.attempt(lambda: self.link.client.delete(self._failures_key, self._open_key))

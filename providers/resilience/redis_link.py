@@ -12,11 +12,14 @@ accounts never do, and no key carries a secret, a URL or a contact's data.
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import redis.asyncio as aioredis
 from pydantic import SecretStr
@@ -32,6 +35,16 @@ log = logging.getLogger("gateway.fleet")
 
 # What a failing Redis raises through redis-py: its own errors, and the OS' for a dead socket.
 REDIS_ERRORS: tuple[type[BaseException], ...] = (RedisError, OSError, TimeoutError)
+T = TypeVar("T")
+
+
+class Down(enum.Enum):
+    """What RedisLink.attempt answers instead of a result while Redis is down."""
+
+    DOWN = "down"
+
+
+DOWN = Down.DOWN
 
 
 def account_id(provider: ProviderName, settings: ProviderSettings) -> str:
@@ -135,6 +148,20 @@ class RedisLink:
         if self.stats.down:
             self.stats.down = False
             log.info("Redis answers again: shared budgets, circuits and caches resume")
+
+    async def attempt(self, operation: Callable[[], Awaitable[T]]) -> T | Down:
+        """One Redis operation's result; DOWN when Redis is down (now or in its cool-down),
+        and the caller uses its local fallback. Every shared pacer, breaker and cache call goes
+        through here, so the link always knows whether Redis answers."""
+        if not self.available():
+            return DOWN
+        try:
+            result = await operation()
+        except REDIS_ERRORS as exc:
+            self.failed(exc)
+            return DOWN
+        self.succeeded()
+        return result
 
     async def ping(self) -> bool:
         """For readiness: a live round trip, whatever the cool-down says."""

@@ -30,7 +30,7 @@ from providers.resilience.pacing import (
     SlidingWindowPacer,
     loop_time,
 )
-from providers.resilience.redis_link import REDIS_ERRORS, RedisLink
+from providers.resilience.redis_link import DOWN, RedisLink
 
 # KEYS[1]: the last `limit` granted slots (ms, Redis clock), oldest first.
 # ARGV: limit, window in ms, the longest wait the caller accepts in ms (-1: any).
@@ -87,22 +87,20 @@ class RedisPacer:
         self.local = SlidingWindowPacer(fair_share(rate, processes), clock=clock, sleep=sleep)
 
     async def acquire(self, max_wait: float | None = None) -> float:
-        if self.link.available():
-            limit_ms = -1 if max_wait is None else max(0, math.floor(max_wait * 1000))
-            try:
-                granted, wait_ms = await self._script(
-                    keys=[self.key], args=[self.rate.requests, self._window_ms, limit_ms]
-                )
-            except REDIS_ERRORS as exc:
-                self.link.failed(exc)
-            else:
-                self.link.succeeded()
-                wait = int(wait_ms) / 1000
-                if not int(granted):
-                    raise PacingExceeded(wait)
-                self.link.stats.waited(self.provider, wait)
-                if wait > 0:
-                    await self._sleep(wait)
-                return wait
-        self.link.stats.local_grants[self.provider] += 1
-        return await self.local.acquire(max_wait)
+        limit_ms = -1 if max_wait is None else max(0, math.floor(max_wait * 1000))
+        answer = await self.link.attempt(
+            lambda: self._script(
+                keys=[self.key], args=[self.rate.requests, self._window_ms, limit_ms]
+            )
+        )
+        if answer is DOWN:
+            self.link.stats.local_grants[self.provider] += 1
+            return await self.local.acquire(max_wait)
+        granted, wait_ms = answer
+        wait = int(wait_ms) / 1000
+        if not int(granted):
+            raise PacingExceeded(wait)
+        self.link.stats.waited(self.provider, wait)
+        if wait > 0:
+            await self._sleep(wait)
+        return wait
