@@ -3,8 +3,8 @@
 Each example is one named operation plus variables that succeed against the sandbox (or, for an
 error example, give the typed error named in `expect`). The documents are shared by every
 provider: only the variables differ, so adding a provider means adding variables here.
-tests/test_playground_examples.py checks every example against the schema, and runs the ones of
-every provider whose simulator exists against the sandbox.
+tests/gateway/playground/test_examples.py checks every example against the schema, and runs
+the ones of every provider whose simulator exists against the sandbox.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 from providers.model import ProviderName
 
-_ERRORS = "... on Error { code message provider providerCode field retryable }"
+_ERRORS = "... on Error { code message provider providerCode field retryable origin }"
 
 # Each document is named `Operation`; an example renames it (see Example.query).
 UPSERT = (
