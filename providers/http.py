@@ -10,7 +10,7 @@ from __future__ import annotations
 import email.utils
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -18,11 +18,14 @@ from typing import Any
 import httpx
 import orjson
 
+from providers import dryrun
 from providers.direct import DirectSender
+from providers.dryrun import ProviderRequest, StandIn, request_target
 from providers.errors import ErrorCode, Failure, Origin, ProviderError
 from providers.errortable import ErrorTable
 from providers.model import ProviderName
 from providers.resilience.guard import CallGuard, within_deadline
+from providers.resilience.retry import ALWAYS_RETRIED
 from providers.settings import ProviderSettings
 from providers.transport import ProviderTransport
 
@@ -42,6 +45,8 @@ USER_AGENT = "contact-gateway/0.1"
 _RAW_SNIPPET = 200
 # json.dumps builds a new encoder for any non-default option: one, made once, encodes the same.
 _COMPACT = json.JSONEncoder(separators=(",", ":"))
+# Answers to a write that prove the provider did not act on it: it refused the request whole.
+_REFUSED_UNDONE = ALWAYS_RETRIED
 
 
 def compact_json(value: Any) -> bytes:
@@ -119,12 +124,15 @@ class ProviderHttp:
         table: ErrorTable,
         read_error: ErrorReader,
         guard: CallGuard | None = None,
+        stand_in: StandIn | None = None,
     ) -> None:
+        """`stand_in` (the provider's wire.py) answers the writes a dry run does not send."""
         self.provider = provider
         self.client = client
         self.table = table
         self.read_error = read_error
         self.guard = guard or CallGuard(provider)
+        self.stand_in = stand_in
         self._sender = DirectSender(client)
 
     async def call(
@@ -137,19 +145,64 @@ class ProviderHttp:
         params: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
         idempotent: bool = True,
+        write: bool = False,
     ) -> Reply:
         """Send one request; return a 2xx reply with a JSON body, else raise ProviderError.
 
         `idempotent=False` marks a request that must never be re-sent blindly (a create that
         may have happened although its answer was lost); the retry layer honours it.
+        `write=True` marks a request that changes something at the provider (a create, an
+        update, an upsert, a bulk): a dry run records it instead of sending it, and one that
+        went out is reported to the guard's observer (the gateway's idempotency keys keep
+        only answers to requests that may have written).
         """
         if json_body is not None:
             content = compact_json(json_body)
+        run = dryrun.current()
+        if run is not None:
+            if write:
+                return self._stand_in(run, method, path, json_body, content, params)
+            run.reads.append((self.provider.label, f"{method} {path}"))
         all_headers = {"Content-Type": "application/json"} if content is not None else {}
         all_headers.update(headers or {})
 
         send = partial(self._send_once, method, path, content, params, all_headers)
+        if write:
+            send = partial(self._send_write, send)
         return await self.guard.run(send, idempotent=idempotent)
+
+    def _stand_in(
+        self,
+        run: dryrun.DryRun,
+        method: str,
+        path: str,
+        json_body: Any,
+        content: bytes | None,
+        params: Mapping[str, str] | None,
+    ) -> Reply:
+        """A dry run's write: recorded with the very bytes a real call sends, answered by the
+        provider's stand-in; no pacing slot, no breaker, nothing on the wire."""
+        if self.stand_in is None:
+            raise RuntimeError(f"{self.provider.label} has no stand-in answers for dry runs")
+        run.writes.append(ProviderRequest(method, request_target(path, params), content))
+        sent = json_body if json_body is not None or content is None else json.loads(content)
+        status, body = self.stand_in(method, path, sent)
+        return Reply(status, body, None)
+
+    async def _send_write(self, send: Callable[[], Awaitable[Reply]]) -> Reply:
+        """One attempt of a write, reported unless its outcome proves nothing was done."""
+        try:
+            reply = await send()
+        except ProviderError as error:
+            if error.reached and error.status not in _REFUSED_UNDONE:
+                self.guard.observer.write_reached(self.provider)
+            raise
+        except BaseException:
+            # Cancelled (the deadline) or a bug while the request may be on the wire.
+            self.guard.observer.write_reached(self.provider)
+            raise
+        self.guard.observer.write_reached(self.provider)
+        return reply
 
     async def _send_once(
         self,

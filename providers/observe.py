@@ -27,6 +27,11 @@ class ProviderObserver(Protocol):
         """The circuit breaker for this provider account moved to `state`."""
         ...
 
+    def write_reached(self, provider: ProviderName) -> None:
+        """A write request went out and its outcome does not prove the provider refused it
+        (anything but no connection, a 429 or a 503): something may have been written."""
+        ...
+
 
 class NoObserver:
     def retry_scheduled(self, provider: ProviderName, reason: str, wait: float) -> None:
@@ -36,6 +41,9 @@ class NoObserver:
         return None
 
     def circuit_changed(self, provider: ProviderName, state: CircuitState) -> None:
+        return None
+
+    def write_reached(self, provider: ProviderName) -> None:
         return None
 
 

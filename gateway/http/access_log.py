@@ -95,6 +95,7 @@ def _fields(
         fields["provider"] = record.outcomes[0].provider
         fields["outcome"] = next((o.outcome for o in record.outcomes if o.outcome != "OK"), "OK")
     fields["provider_calls"] = record.provider_calls
+    fields["provider_writes"] = record.provider_writes
     fields["retries"] = record.retries
     fields["pacing_wait_ms"] = round(record.pacing_wait_seconds * 1000, 3)
     return fields

@@ -62,6 +62,12 @@ class GatewayMetrics:
             ["provider"],
             registry=r,
         )
+        self.writes = Counter(
+            "gateway_provider_writes",
+            "Write requests that reached a provider and were not refused whole, by provider.",
+            ["provider"],
+            registry=r,
+        )
         self.circuit = Gauge(
             "gateway_provider_circuit_state",
             "Circuit breaker state per provider: 0 closed, 1 half-open, 2 open.",
@@ -107,3 +113,9 @@ class GatewayMetrics:
 
     def circuit_changed(self, provider: ProviderName, state: CircuitState) -> None:
         self.circuit.labels(provider.value).set(_STATE_VALUE[state])
+
+    def write_reached(self, provider: ProviderName) -> None:
+        self.writes.labels(provider.value).inc()
+        record = current_request()
+        if record is not None:
+            record.provider_writes += 1

@@ -27,6 +27,9 @@ class RequestRecord:
     operation: str | None = None
     outcomes: list[MutationOutcome] = field(default_factory=list)
     provider_calls: int = 0
+    # Write requests that went out and were not refused whole (no connection, 429, 503): the
+    # provider may have acted on them. Idempotency keys keep an answer only when this is > 0.
+    provider_writes: int = 0
     retries: int = 0
     pacing_wait_seconds: float = 0.0
 

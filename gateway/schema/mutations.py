@@ -1,9 +1,14 @@
-"""The three mutations: translate the input, call the service, shape the answer. Nothing else."""
+"""The three mutations: translate the input, call the service, shape the answer. Nothing else.
+
+`validateOnly: true` runs the mutation as a dry run (providers/dryrun.py): every check and read
+happens, no write is sent, and the success answer carries the writes as `preview`.
+"""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
-from typing import Any, overload
+from typing import Annotated, Any, overload
 
 import strawberry
 from strawberry.types import Info
@@ -22,6 +27,7 @@ from gateway.schema.payloads import (
     BulkUpsertContactsResult,
     BulkUpsertContactsSuccess,
     Contact,
+    ProviderRequest,
     UpdateContactFieldsResult,
     UpdateContactFieldsSuccess,
     UpsertContactResult,
@@ -29,8 +35,19 @@ from gateway.schema.payloads import (
 )
 from gateway.schema.scalars import CustomFields
 from gateway.schema.translate import given, to_draft, to_mode, to_ref
+from providers import dryrun
 from providers.errors import Failure, ProviderError
 from providers.model import ContactDraft, ContactRecord, ProviderName
+
+ValidateOnly = Annotated[
+    bool | None,
+    strawberry.argument(
+        description=(
+            "A dry run: every check and read is made, nothing is written, and the success "
+            "answer lists in `preview` the exact write requests a real call would send."
+        )
+    ),
+]
 
 
 @strawberry.type
@@ -43,11 +60,13 @@ class Mutation:
         info: Info[Any, Any],
         provider: Provider,  # type: ignore[valid-type]
         contact: ContactInput,
+        validate_only: ValidateOnly = False,
     ) -> UpsertContactResult:
         context = gateway_context(info)
         try:
             draft = to_draft(contact, context.region)
-            result = await context.service.upsert(_provider(provider), draft)
+            with _dry_run(validate_only) as run:
+                result = await context.service.upsert(_provider(provider), draft)
         except ProviderError as error:
             return error_from(error.failure, "contact", UPSERT_ERRORS)  # type: ignore[return-value]
         return UpsertContactSuccess(
@@ -56,7 +75,9 @@ class Mutation:
             list_membership_created=result.list_membership_created,
             list_contact_id=result.list_contact_id,  # type: ignore[arg-type]
             journeys_enrolled=result.journeys_enrolled,
-            warnings=list(result.warnings),
+            warnings=_warnings(result.warnings, run),
+            dry_run=run is not None,
+            preview=_preview(run),
         )
 
     @strawberry.mutation(
@@ -68,12 +89,15 @@ class Mutation:
         info: Info[Any, Any],
         provider: Provider,  # type: ignore[valid-type]
         contacts: list[ContactInput],
+        validate_only: ValidateOnly = False,
     ) -> BulkUpsertContactsResult:
         context = gateway_context(info)
         name = _provider(provider)
         try:
             context.service.check_bulk_size(name, len(contacts))
-            outcome = await context.service.bulk_upsert(name, _Drafts(contacts, context.region))
+            with _dry_run(validate_only) as run:
+                drafts = _Drafts(contacts, context.region)
+                outcome = await context.service.bulk_upsert(name, drafts)
         except ProviderError as error:
             return error_from(error.failure, None, BULK_ERRORS)  # type: ignore[return-value]
         return BulkUpsertContactsSuccess(
@@ -91,7 +115,9 @@ class Mutation:
                 )
                 for item in outcome.errors
             ],
-            warnings=outcome.warnings,
+            warnings=_warnings(outcome.warnings, run),
+            dry_run=run is not None,
+            preview=_preview(run),
         )
 
     @strawberry.mutation(
@@ -104,14 +130,16 @@ class Mutation:
         contact: ContactRefInput,
         custom_fields: CustomFields,
         mode: FieldUpdateMode | None = FieldUpdateMode.MERGE,  # type: ignore[valid-type,attr-defined]
+        validate_only: ValidateOnly = False,
     ) -> UpdateContactFieldsResult:
         context = gateway_context(info)
         try:
             fields = check_custom_fields(custom_fields)
             ref = to_ref(contact, context.region)
-            result = await context.service.update_fields(
-                _provider(provider), ref, fields, to_mode(mode)
-            )
+            with _dry_run(validate_only) as run:
+                result = await context.service.update_fields(
+                    _provider(provider), ref, fields, to_mode(mode)
+                )
         except ProviderError as error:
             failure = error.failure
             # customFields is an argument of its own here; everything else is in `contact`.
@@ -120,7 +148,24 @@ class Mutation:
         return UpdateContactFieldsSuccess(
             contact=_contact(result.contact),
             custom_fields=CustomFields(dict(result.custom_fields)),
+            warnings=_warnings((), run),
+            dry_run=run is not None,
+            preview=_preview(run),
         )
+
+
+def _dry_run(validate_only: bool | None) -> contextlib.AbstractContextManager[dryrun.DryRun | None]:
+    return dryrun.recording() if validate_only else contextlib.nullcontext()
+
+
+def _warnings(warnings: Sequence[str], run: dryrun.DryRun | None) -> list[str]:
+    return [*warnings, *run.notes()] if run is not None else list(warnings)
+
+
+def _preview(run: dryrun.DryRun | None) -> list[ProviderRequest] | None:
+    if run is None:
+        return None
+    return [ProviderRequest(method=w.method, path=w.path, body=w.body()) for w in run.writes]
 
 
 def _provider(provider: Any) -> ProviderName:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import strawberry
+from strawberry.scalars import JSON
 
 from gateway.schema.enums import Provider
 from gateway.schema.errors import (
@@ -29,6 +30,26 @@ class Contact:
     custom_fields: CustomFields | None = None
 
 
+@strawberry.type(
+    description=(
+        "One write request a dry run (validateOnly) would have sent to the provider, exactly: "
+        "no host, no header, no credential."
+    )
+)
+class ProviderRequest:
+    method: str
+    path: str = strawberry.field(
+        description="Relative to the provider account's base_url, with its query string."
+    )
+    body: JSON | None = strawberry.field(
+        description="The JSON body, as the bytes a real call sends (null: no body)."
+    )
+
+
+_DRY_RUN = "True exactly when validateOnly was given: nothing was written."
+_PREVIEW = "The write requests that would be sent, in order; null on real writes."
+
+
 @strawberry.type
 class UpsertContactSuccess:
     contact: Contact
@@ -41,12 +62,20 @@ class UpsertContactSuccess:
     warnings: list[str] = strawberry.field(
         description="The provider's warnings plus the gateway's (dropped fields, ...)."
     )
+    dry_run: bool = strawberry.field(default=False, description=_DRY_RUN)
+    preview: list[ProviderRequest] | None = strawberry.field(default=None, description=_PREVIEW)
 
 
 @strawberry.type
 class UpdateContactFieldsSuccess:
     contact: Contact
     custom_fields: CustomFields = strawberry.field(description="The full set after the update.")
+    warnings: list[str] = strawberry.field(
+        default_factory=list,
+        description="The gateway's notes; a dry run's say which reads it made.",
+    )
+    dry_run: bool = strawberry.field(default=False, description=_DRY_RUN)
+    preview: list[ProviderRequest] | None = strawberry.field(default=None, description=_PREVIEW)
 
 
 @strawberry.type
@@ -68,6 +97,8 @@ class BulkUpsertContactsSuccess:
     journeys_enrolled: int
     errors: list[BulkItemError]
     warnings: list[str]
+    dry_run: bool = strawberry.field(default=False, description=_DRY_RUN)
+    preview: list[ProviderRequest] | None = strawberry.field(default=None, description=_PREVIEW)
 
 
 UPSERT_ERRORS = (

@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 import httpx
 
+from providers import dryrun
 from providers.base import Runtime, not_stored
 from providers.bulk import one_by_one
 from providers.campaignlark import wire
@@ -56,7 +57,9 @@ class CampaignLarkAdapter:
     ) -> None:
         self.settings = settings
         self.runtime = runtime
-        self.http = ProviderHttp(self.provider, client, ERROR_TABLE, read_error, runtime.guard)
+        self.http = ProviderHttp(
+            self.provider, client, ERROR_TABLE, read_error, runtime.guard, wire.stand_in
+        )
         self._auth = {"Authorization": f"Bearer {secret(settings.api_key)}"}
         cache, ttl = runtime.cache, settings.catalogue_ttl_seconds
         fields: Catalogue[FieldInfo] = Catalogue(
@@ -105,6 +108,13 @@ class CampaignLarkAdapter:
         tag_ids = prepared.tag_ids
         if contact.field_mode is FieldMode.MERGE:
             body["partial_update"] = True  # what is not sent is kept
+            if dryrun.current() is not None:
+                # A real call leaves a new contact's required fields to CampaignLark, whose
+                # refusal only a write gets; a dry run finds it out with a read instead.
+                current = await self._find_by_email(contact.email, missing_ok=True)
+                created = current is None
+                if created:
+                    await self.names.check_required(prepared.fields, prepared.names)
         else:
             # A full upsert replaces fields, tags and status: resend what the client left out.
             current = await self._find_by_email(contact.email, missing_ok=True)
@@ -251,7 +261,9 @@ class CampaignLarkAdapter:
         self, method: str, path: str, body: dict[str, Any], names: Mapping[str, str]
     ) -> Reply:
         try:
-            return await self.http.call(method, path, json_body=body, headers=self._auth)
+            return await self.http.call(
+                method, path, json_body=body, headers=self._auth, write=True
+            )
         except ProviderError as error:
             raise await self.names.located(error, names) from None
 

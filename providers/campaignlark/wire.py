@@ -133,6 +133,36 @@ def last_page(body: Any, page: int) -> bool:
     return isinstance(total_pages, int) and page >= total_pages
 
 
+# -- dry runs ---------------------------------------------------------------------------------
+
+# The id a dry run's answers carry where the contact's own is not known (24 hex digits, as
+# CampaignLark's ids, and never one of them).
+STAND_IN_ID = "0" * 24
+
+
+def stand_in(method: str, path: str, body: Any) -> tuple[int, Any]:
+    """What CampaignLark answers each write, for a dry run (providers/dryrun.py): the contact
+    in its `data` envelope, holding what was sent. `created_at` differs from `updated_at`, so
+    only a look-up the adapter made says that a contact would be new."""
+    sent = body if isinstance(body, dict) else {}
+    fields = sent.get("fields")
+    data = dict(fields) if isinstance(fields, dict) else {}
+    if isinstance(sent.get("email_address"), str):
+        data[EMAIL_TAG] = sent["email_address"]
+    contact_id = path.rsplit("/", 1)[-1] if method == "PUT" else STAND_IN_ID
+    tags = sent.get("tags")
+    return 200, {
+        "data": {
+            "id": contact_id,
+            "status": sent.get("status") or "SUBSCRIBED",
+            "tags": [{"id": tag} for tag in tags] if isinstance(tags, list) else [],
+            "data": data,
+            "created_at": None,
+            "updated_at": None,
+        }
+    }
+
+
 FIELDS_CODEC: Codec[FieldInfo] = Codec(
     encode=lambda fields: [[i.merge_tag, i.label, i.required] for i in fields.values()],
     decode=lambda rows: {row[0]: FieldInfo(str(row[0]), str(row[1]), bool(row[2])) for row in rows},

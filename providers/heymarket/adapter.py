@@ -70,7 +70,9 @@ class HeymarketAdapter:
     ) -> None:
         self.settings = settings
         self.runtime = runtime
-        self.http = ProviderHttp(self.provider, client, ERROR_TABLE, read_error, runtime.guard)
+        self.http = ProviderHttp(
+            self.provider, client, ERROR_TABLE, read_error, runtime.guard, wire.stand_in
+        )
         self.auth: JwtMinter | LegacyKey = (
             JwtMinter(secret(settings.secret_id), secret(settings.secret_key), clock=wall_clock)
             if settings.secret_id is not None

@@ -216,6 +216,7 @@ class ContactWriter:
                 params=params,
                 headers=self.auth.headers(),
                 idempotent=idempotent,
+                write=True,
             )
         except ProviderError as error:
             # The provider refused an id taken from a cached map: fetch the map next time.

@@ -133,3 +133,30 @@ def _text(value: Any) -> str | None:
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     return None
+
+
+# -- dry runs ---------------------------------------------------------------------------------
+
+# The id a dry run's create answers: Heymarket's ids are positive, so 0 is never a contact's.
+STAND_IN_ID = 0
+_V1_CONTACT = re.compile(r"^/v1/contact/(\d{1,18})$")
+_V2_CONTACT = re.compile(r"^/v2/contact/([^/]+)$")
+
+
+def stand_in(method: str, path: str, body: Any) -> tuple[int, Any]:
+    """What Heymarket answers each write, for a dry run (providers/dryrun.py).
+
+    A create answers `{id, rev, uuid}` (the id a placeholder: the contact does not exist); a v1
+    update the same for the contact it names; a v2 update the contact as sent, without the v1
+    id it does not know, so the adapter works the custom values out from the look-up it made.
+    """
+    if method == "POST":  # /v1/contact: a create
+        return 200, {"id": STAND_IN_ID, "rev": 1, "uuid": None}
+    v1 = _V1_CONTACT.match(path)
+    if v1 is not None:
+        return 200, {"id": int(v1.group(1)), "rev": None, "uuid": None}
+    v2 = _V2_CONTACT.match(path)
+    sent = body if isinstance(body, dict) else {}
+    return 200, {key: value for key, value in sent.items() if key != "custom"} | {
+        "uuid": v2.group(1) if v2 else None
+    }

@@ -47,7 +47,9 @@ class TracklyAdapter:
     def __init__(self, settings: TracklySettings, client: httpx.AsyncClient, runtime: Runtime):
         self.settings = settings
         self.runtime = runtime
-        self.http = ProviderHttp(self.provider, client, ERROR_TABLE, read_error, runtime.guard)
+        self.http = ProviderHttp(
+            self.provider, client, ERROR_TABLE, read_error, runtime.guard, wire.stand_in
+        )
         self._auth = {"X-Api-Key": secret(settings.api_key)}
         # The service hands a bulk over this many contacts at a time: one full request per
         # concurrent call, so the next window is checked while this one is on the wire.
@@ -73,7 +75,9 @@ class TracklyAdapter:
 
     async def upsert(self, contact: ContactDraft) -> UpsertResult:
         body = wire.contact_body(contact, self.settings.default_list_number)
-        reply = await self.http.call("POST", "/v2/contacts", json_body=body, headers=self._auth)
+        reply = await self.http.call(
+            "POST", "/v2/contacts", json_body=body, headers=self._auth, write=True
+        )
         answer = wire.upsert_answer(self.http.object_of(reply))
         return UpsertResult(
             contact=ContactRecord(
@@ -108,7 +112,7 @@ class TracklyAdapter:
         async def send(chunk: Sequence[IndexedContact]) -> BulkResult:
             content = wire.bulk_body([encoded[item.index] for item in chunk])
             reply = await self.http.call(
-                "POST", "/v2/contacts/bulk", content=content, headers=self._auth
+                "POST", "/v2/contacts/bulk", content=content, headers=self._auth, write=True
             )
             return self._bulk_part(chunk, self.http.object_of(reply))
 
@@ -153,12 +157,27 @@ class TracklyAdapter:
                 field="listNumber",
             )
         body = wire.fields_body(ref.phone, list_number, fields, mode)
-        reply = await self.http.call("PUT", "/v2/contacts", json_body=body, headers=self._auth)
+        reply = await self.http.call(
+            "PUT", "/v2/contacts", json_body=body, headers=self._auth, write=True
+        )
         stored = self.http.object_of(reply).get("custom_fields")
-        if not isinstance(stored, dict):  # the answer did not carry them: read the list's
+        if not isinstance(stored, dict):
+            # The answer did not carry them (nor does a dry run's stand-in): read the list's.
+            # Merging what was sent is a no-op after a real write and, in a dry run, gives
+            # what the write would leave.
             lookup = await self.http.call(
                 "GET", f"/v2/contacts/{quote(ref.phone, safe='')}", headers=self._auth
             )
-            stored = wire.list_fields(self.http.object_of(lookup), list_number)
+            current = wire.list_fields(self.http.object_of(lookup), list_number)
+            if current is None:
+                raise ProviderError(
+                    Failure(
+                        E.LIST_CONTACT_NOT_FOUND,
+                        "Trackly: the contact is not on this sending list",
+                        provider=self.provider,
+                        field="listNumber",
+                    )
+                )
+            stored = wire.fields_after(current, fields, mode)
         record = ContactRecord(self.provider, id=ref.phone, phone=ref.phone, custom_fields=stored)
         return FieldsResult(contact=record, custom_fields=stored)

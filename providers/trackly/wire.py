@@ -141,8 +141,9 @@ def upsert_answer(body: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def list_fields(body: Mapping[str, Any], list_number: str) -> dict[str, Any]:
-    """One list's custom fields from `GET /v2/contacts/{phone}`; {} when it has none."""
+def list_fields(body: Mapping[str, Any], list_number: str) -> dict[str, Any] | None:
+    """One list's custom fields from `GET /v2/contacts/{phone}` ({} when it has none); None
+    when the contact is not on that list."""
     lists = body.get("lists")
     for entry in lists if isinstance(lists, list) else []:
         if isinstance(entry, dict) and list_number in (
@@ -151,4 +152,45 @@ def list_fields(body: Mapping[str, Any], list_number: str) -> dict[str, Any]:
         ):
             fields = entry.get("custom_fields")
             return fields if isinstance(fields, dict) else {}
-    return {}
+    return None
+
+
+def fields_after(
+    current: Mapping[str, Any], sent: Mapping[str, Any], mode: FieldMode
+) -> dict[str, Any]:
+    """A list's custom fields once `PUT /v2/contacts` has applied `sent`."""
+    return {**current, **sent} if mode is FieldMode.MERGE else dict(sent)
+
+
+# -- dry runs ---------------------------------------------------------------------------------
+
+
+def stand_in(method: str, path: str, body: Any) -> tuple[int, Any]:
+    """What Trackly answers each write, for a dry run (providers/dryrun.py).
+
+    Nothing is known to be new and no id exists yet. The answer to `PUT /v2/contacts` leaves
+    out `custom_fields`, as Trackly may: the adapter then reads the contact, which finds out,
+    without writing, whether it exists and is on the list, and what its fields would become.
+    """
+    if path == "/v2/contacts/bulk":
+        contacts = body.get("contacts") if isinstance(body, dict) else None
+        count = len(contacts) if isinstance(contacts, list) else 0
+        return 200, {
+            "success": True,
+            "success_count": count,
+            "error_count": 0,
+            "errors": [],
+            "contacts_created": 0,
+            "list_contacts_created": 0,
+            "journeys_enrolled": 0,
+        }
+    if method == "PUT":
+        return 200, {"success": True}
+    return 200, {
+        "success": True,
+        "contact_id": None,
+        "list_contact_id": None,
+        "is_new_contact": False,
+        "is_new_list_contact": False,
+        "journeys_enrolled": 0,
+    }

@@ -30,6 +30,9 @@ class Recorder:
     def circuit_changed(self, provider: ProviderName, state: object) -> None:
         return None
 
+    def write_reached(self, provider: ProviderName) -> None:
+        return None
+
 
 def busy() -> ProviderError:
     return ProviderError(Failure(ErrorCode.UNAVAILABLE, "busy", provider=T), status=503)
