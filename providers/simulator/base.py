@@ -37,6 +37,15 @@ class Refusal(Exception):
 
 
 @dataclass(frozen=True, slots=True)
+class Received:
+    """A request exactly as it arrived: what a dry run's preview is compared with."""
+
+    method: str
+    target: str  # the path with its query string, as sent
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class Endpoint:
     path: str
     method: str
@@ -69,6 +78,7 @@ class Simulator:
     def __init__(self, endpoints: Sequence[Endpoint], window: RateWindow | None = None) -> None:
         self.window = window
         self.requests: list[tuple[str, str]] = []  # (method, path) of every request, refused too
+        self.received: list[Received] = []  # the same requests with their query and body bytes
         self.rejected_429 = 0
         routes = [Route(e.path, self._endpoint(e), methods=[e.method]) for e in endpoints]
         self.faults = FaultInjector(Starlette(routes=routes))
@@ -102,6 +112,10 @@ class Simulator:
     def _endpoint(self, endpoint: Endpoint) -> Callable[[Request], Any]:
         async def answer(request: Request) -> JSONResponse:
             self.requests.append((request.method, request.url.path))
+            raw_path = request.scope.get("raw_path") or request.url.path.encode()
+            query = request.scope.get("query_string", b"")
+            target = (raw_path + (b"?" + query if query else b"")).decode("latin-1")
+            self.received.append(Received(request.method, target, await request.body()))
             headers = self.headers()
             try:
                 key = self.authenticate(request)
