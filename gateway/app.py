@@ -1,7 +1,7 @@
 """The Starlette app: its routes and middleware. What it serves with is built at start-up by
 `GatewayRuntime` (gateway/runtime.py), for the lifespan of the app.
 
-    AccessLog -> CORS -> BodyLimit -> AuthGuard -> routes
+    AccessLog -> CORS -> BodyLimit -> AuthGuard -> Idempotency -> routes
     /graphql (GraphQLApp, or the playground page for a browser), /healthz, /readyz, /metrics,
     /playground-assets, /sandbox/<provider> (sandbox mode only)
 """
@@ -26,6 +26,7 @@ from gateway.http.access_log import AccessLog
 from gateway.http.cors import add_cors
 from gateway.http.graphql import GraphQLApp
 from gateway.http.guards import AuthGuard, BodyLimit, error_response
+from gateway.http.idempotency import Idempotency, IdempotencySettings
 from gateway.ops.fleet import fleet_metrics_text
 from gateway.ops.metrics import CONTENT_TYPE_LATEST, GatewayMetrics
 from gateway.ops.tracing import OperationSpan, make_tracer
@@ -110,6 +111,15 @@ def create_app(
         ]
     app = Starlette(
         routes=routes, lifespan=lifespan, exception_handlers={StarletteHTTPException: _http_error}
+    )
+    app.add_middleware(
+        Idempotency,
+        store=lambda: running[0].idempotency if running else None,
+        settings=IdempotencySettings(
+            ttl_seconds=settings.idempotency_ttl_seconds,
+            lease_seconds=settings.idempotency_lease_seconds,
+        ),
+        has_keys=bool(settings.api_keys),
     )
     app.add_middleware(AuthGuard, keys=[key.get_secret_value() for key in settings.api_keys])
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)

@@ -1,5 +1,6 @@
 """What the gateway builds at start-up and holds while it serves: one provider client, call
-guard and adapter per configured account, the fleet's shared state, and the contact service.
+guard and adapter per configured account, the fleet's shared state, the contact service, and
+the gateway's own store (SQLite under data_dir; idempotency keys there, or in Redis for a fleet).
 
 `GatewayRuntime.started(...)` is the app's lifespan: it opens everything in order and closes it
 in reverse, so a request never meets a half-built gateway and shutdown leaks no connection.
@@ -21,6 +22,12 @@ from gateway.ops.metrics import GatewayMetrics
 from gateway.ops.provider_calls import ObservedTransport
 from gateway.schema.context import GatewayContext
 from gateway.service import ContactService
+from gateway.store import (
+    IdempotencyStore,
+    RedisIdempotencyStore,
+    SqliteDatabase,
+    SqliteIdempotencyStore,
+)
 from providers.base import ContactAdapter, Runtime
 from providers.http import TransportWrapper, make_client
 from providers.model import ProviderName
@@ -42,6 +49,8 @@ class Instruments:
 class GatewayRuntime:
     context: GatewayContext
     fleet: Fleet
+    database: SqliteDatabase
+    idempotency: IdempotencyStore
     clients: list[httpx.AsyncClient] = field(default_factory=list)
 
     @classmethod
@@ -60,6 +69,13 @@ class GatewayRuntime:
         async with contextlib.AsyncExitStack() as stack:
             fleet = build_fleet(settings, workers)
             stack.push_async_callback(fleet.aclose)
+            database = await SqliteDatabase.open(settings.data_dir)
+            stack.push_async_callback(database.aclose)
+            idempotency: IdempotencyStore = (
+                RedisIdempotencyStore(fleet.link)
+                if fleet.link is not None
+                else SqliteIdempotencyStore(database)
+            )
             clients: list[httpx.AsyncClient] = []
             adapters: dict[ProviderName, ContactAdapter] = {}
             guards: dict[ProviderName, CallGuard] = {}
@@ -95,7 +111,7 @@ class GatewayRuntime:
             )
             await fleet.start()
             instruments.metrics.watch(guards)
-            yield cls(context, fleet, clients)
+            yield cls(context, fleet, database, idempotency, clients)
 
     def ready(self) -> bool:
         """Every provider client open: the service can call them."""

@@ -1,0 +1,340 @@
+"""Idempotency keys: a mutation request carrying `Idempotency-Key` is carried out at most once.
+
+Pure ASGI, inside AuthGuard (the key's scope is the client's API key) and AccessLog (whose
+per-request record counts the write requests that reached a provider). For a POST /graphql with
+the header whose operation is a mutation:
+
+1. The key is checked (1 to 255 printable ASCII characters, one header): else 400.
+2. The request is fingerprinted: each operation's document (or persisted-query hash),
+   operationName and variables, as canonical JSON (keys sorted), SHA-256.
+3. The key, scoped by a digest of the client's API key, is claimed in the store atomically with
+   an in-flight lease that the running request renews; a process that dies stops renewing, and
+   the key is free again once the lease runs out.
+   - taken by the same request, finished: its stored answer, byte for byte, with
+     `Idempotent-Replayed: true`, and no provider call;
+   - taken by another request: 422 IDEMPOTENCY_KEY_MISMATCH;
+   - the same request still running: 409 IDEMPOTENCY_KEY_IN_FLIGHT, with Retry-After;
+   - a store that does not answer: 503 IDEMPOTENCY_STORE_UNAVAILABLE, with Retry-After.
+4. The request runs. Its answer is kept (status, headers, body) for `idempotency_ttl_seconds`
+   when a write request reached a provider and was not refused whole (no connection, 429,
+   503): something may have been written, so a retry must not write again. Otherwise (the
+   gateway's own refusals, pacing, an open circuit, a 429 or 503, a dry run, a query) nothing
+   was written: the key is let go and a retry with it runs again.
+
+Queries are not judged by it: a key on a request whose operations are all queries is ignored.
+It knows no mutation by name, so every mutation (startContactImport too, when it comes) is
+covered as it is. A batch (JSON array) is one request: one fingerprint, one stored answer.
+A multipart request (file uploads) is fingerprinted on its bytes with its boundary taken out
+(a retry's new random boundary is the same request) and treated as a mutation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gateway.http.guards import error_response, header
+from gateway.ops.request_context import current_request
+from gateway.store import (
+    Claimed,
+    IdempotencyStore,
+    InFlight,
+    Mismatch,
+    Replay,
+    StoredAnswer,
+    StoreUnavailable,
+)
+from providers.asgi import read_body, replay
+
+__all__ = ["MAX_KEY_LENGTH", "Idempotency", "IdempotencySettings"]
+
+log = logging.getLogger("gateway.idempotency")
+
+HEADER = b"idempotency-key"
+REPLAYED = (b"idempotent-replayed", b"true")
+MAX_KEY_LENGTH = 255
+_PRINTABLE = re.compile(r"^[\x20-\x7e]+$")
+_BOUNDARY = re.compile(rb"boundary=\"?([^\";]+)\"?", re.IGNORECASE)
+STORE_RETRY_AFTER = 1  # seconds: a store outage is usually short (a restart, a failover)
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencySettings:
+    ttl_seconds: float = 86_400.0
+    lease_seconds: float = 60.0  # an in-flight claim's life without renewal
+
+
+class Idempotency:
+    def __init__(
+        self,
+        app: ASGIApp,
+        store: Callable[[], IdempotencyStore | None],
+        settings: IdempotencySettings,
+        has_keys: bool,
+    ) -> None:
+        """`store` gives the running gateway's store (built by the app's lifespan); `has_keys`
+        says whether clients authenticate with API keys (else one anonymous scope)."""
+        self.app = app
+        self.store = store
+        self.settings = settings
+        self.has_keys = has_keys
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["method"] != "POST"
+            or scope["path"] != "/graphql"
+            or header(scope, HEADER) is None
+        ):
+            await self.app(scope, receive, send)
+            return
+        body = await read_body(receive)
+        if body is None:  # the client left before sending its request
+            return
+        receive = replay(body, receive)
+        fingerprint = _fingerprint(scope, body)
+        if fingerprint is None:  # only queries, or nothing GraphQL could run: no key needed
+            await self.app(scope, receive, send)
+            return
+        values = [value for name, value in scope["headers"] if name == HEADER]
+        problem = _key_problem(values)
+        if problem is not None:
+            await error_response(400, "IDEMPOTENCY_KEY_INVALID", problem)(scope, receive, send)
+            return
+        key = self._scoped(scope, values[0])
+        store = self.store()
+        try:
+            if store is None:
+                raise StoreUnavailable("the gateway is starting")
+            claim = await store.claim(key, fingerprint, self.settings.lease_seconds)
+        except StoreUnavailable as exc:
+            log.warning("idempotency store unavailable: %s", exc)
+            await _unavailable()(scope, receive, send)
+            return
+        if isinstance(claim, Replay):
+            await _send_answer(send, claim.answer, replayed=True)
+        elif isinstance(claim, Mismatch):
+            await _mismatch()(scope, receive, send)
+        elif isinstance(claim, InFlight):
+            await _in_flight(claim.seconds)(scope, receive, send)
+        else:
+            await self._run(store, key, claim, scope, receive, send)
+
+    async def _run(
+        self,
+        store: IdempotencyStore,
+        key: str,
+        claim: Claimed,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+    ) -> None:
+        """Run the request with the key held, then keep its answer or let the key go."""
+        captured = _Captured()
+        renewing = asyncio.ensure_future(self._renew(store, key, claim.token))
+        try:
+            await self.app(scope, receive, captured.send)
+        except BaseException:
+            renewing.cancel()
+            if not _may_have_written():  # else the lease runs out: no retry before it does
+                await _quietly(store.release(key, claim.token))
+            raise
+        renewing.cancel()
+        answer = captured.answer()
+        if _may_have_written():
+            kept = await _quietly(
+                store.complete(key, claim.token, answer, self.settings.ttl_seconds)
+            )
+            if kept is not True:
+                log.error(
+                    "an answer to a keyed mutation that may have written could not be kept; "
+                    "the key stays in flight until its lease runs out"
+                )
+        else:
+            await _quietly(store.release(key, claim.token))
+        await _send_answer(send, answer, replayed=False)
+
+    async def _renew(self, store: IdempotencyStore, key: str, token: str) -> None:
+        """Keep the lease alive while the request runs (a bulk can run for minutes)."""
+        lease = self.settings.lease_seconds
+        while True:
+            await asyncio.sleep(lease / 3)
+            try:
+                if not await store.renew(key, token, lease):
+                    return
+            except StoreUnavailable as exc:
+                log.warning("idempotency lease not renewed: %s", exc)
+
+    def _scoped(self, scope: Scope, key: str) -> str:
+        """The store's name for (client scope, key): a digest, so neither the client's API
+        key nor its idempotency key is ever stored."""
+        client = "anonymous"
+        if self.has_keys:  # AuthGuard let the request in: its bearer token is a known key
+            token = (header(scope, b"authorization") or "").partition(" ")[2].strip()
+            client = "key:" + hashlib.sha256(token.encode()).hexdigest()
+        return hashlib.sha256(f"{client}\n{key}".encode()).hexdigest()
+
+
+class _Captured:
+    """The inner app's answer, held until it is kept (or not), then sent."""
+
+    def __init__(self) -> None:
+        self.status = 500
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.chunks: list[bytes] = []
+
+    async def send(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+            self.headers = list(message.get("headers", ()))
+        elif message["type"] == "http.response.body":
+            self.chunks.append(message.get("body", b""))
+
+    def answer(self) -> StoredAnswer:
+        body = b"".join(self.chunks)
+        headers = tuple(
+            (name.decode("latin-1"), value.decode("latin-1"))
+            for name, value in self.headers
+            if name.lower() != b"content-length"  # set again from the body
+        )
+        return StoredAnswer(self.status, headers, body)
+
+
+async def _send_answer(send: Send, answer: StoredAnswer, *, replayed: bool) -> None:
+    headers = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in answer.headers]
+    headers.append((b"content-length", b"%d" % len(answer.body)))
+    if replayed:
+        headers.append(REPLAYED)
+    await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+    await send({"type": "http.response.body", "body": answer.body})
+
+
+def _may_have_written() -> bool:
+    record = current_request()
+    # Without a record (an app built without the access log) nothing proves no write happened.
+    return record is None or record.provider_writes > 0
+
+
+async def _quietly(operation: Any) -> Any:
+    """A store call after the request ran: its failure must not hide the answer."""
+    try:
+        return await operation
+    except StoreUnavailable as exc:
+        log.warning("idempotency store unavailable after the request ran: %s", exc)
+        return None
+
+
+def _key_problem(values: list[bytes]) -> str | None:
+    if len(values) != 1:
+        return "Send one Idempotency-Key header, not several."
+    text = values[0].decode("latin-1")
+    if not text:
+        return "The Idempotency-Key header is empty."
+    if len(text) > MAX_KEY_LENGTH:
+        return (
+            f"The Idempotency-Key is {len(text)} characters long; at most {MAX_KEY_LENGTH} "
+            "are accepted (a UUID is 36)."
+        )
+    if not _PRINTABLE.match(text):
+        return (
+            "The Idempotency-Key may hold printable ASCII characters only (no control "
+            "characters, no bytes past 0x7e)."
+        )
+    return None
+
+
+def _fingerprint(scope: Scope, body: bytes) -> str | None:
+    """The request's digest when it holds a mutation (or may: a persisted query, an upload);
+    None for queries only, or a body GraphQL would refuse before running anything."""
+    content_type = (header(scope, b"content-type") or "").lower()
+    if content_type.startswith("multipart/"):
+        found = _BOUNDARY.search(content_type.encode("latin-1"))
+        canonical = body.replace(found.group(1), b"BOUNDARY") if found else body
+        return hashlib.sha256(b"multipart\n" + canonical).hexdigest()
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    operations = data if isinstance(data, list) else [data]
+    if not operations or not all(isinstance(o, dict) for o in operations):
+        return None
+    if not any(_is_mutation(o) for o in operations):
+        return None
+    canonical_text = json.dumps(
+        [_essentials(o) for o in operations],
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(canonical_text.encode()).hexdigest()
+
+
+def _essentials(operation: dict[str, Any]) -> dict[str, Any]:
+    extensions = operation.get("extensions")
+    persisted = extensions.get("persistedQuery") if isinstance(extensions, dict) else None
+    return {
+        "query": operation.get("query"),
+        "operationName": operation.get("operationName"),
+        "variables": operation.get("variables") or {},
+        # A document sent by its hash alone is known by the hash.
+        "persisted": None if operation.get("query") else persisted,
+    }
+
+
+def _is_mutation(operation: dict[str, Any]) -> bool:
+    query = operation.get("query")
+    if not isinstance(query, str):
+        # A persisted query sent by its hash: which operation it is, the gateway cannot tell
+        # here; the key is honoured (a query never writes, so its answer is never kept).
+        extensions = operation.get("extensions")
+        return isinstance(extensions, dict) and "persistedQuery" in extensions
+    try:
+        document = parse(query, no_location=True)
+    except (GraphQLError, RecursionError):
+        return False  # refused as malformed before anything runs
+    name = operation.get("operationName")
+    chosen = [
+        definition
+        for definition in document.definitions
+        if isinstance(definition, OperationDefinitionNode)
+        and (name is None or (definition.name is not None and definition.name.value == name))
+    ]
+    return len(chosen) == 1 and chosen[0].operation is OperationType.MUTATION
+
+
+def _mismatch() -> Any:
+    return error_response(
+        422,
+        "IDEMPOTENCY_KEY_MISMATCH",
+        "This Idempotency-Key was used for a different request (operation or variables); "
+        "use a new key for a new request.",
+    )
+
+
+def _in_flight(seconds: float) -> Any:
+    wait = max(1, min(int(seconds + 0.999), 60))
+    return error_response(
+        409,
+        "IDEMPOTENCY_KEY_IN_FLIGHT",
+        "A request with this Idempotency-Key is still running; retry after it has finished.",
+        headers={"Retry-After": str(wait)},
+    )
+
+
+def _unavailable() -> Any:
+    return error_response(
+        503,
+        "IDEMPOTENCY_STORE_UNAVAILABLE",
+        "The gateway cannot check Idempotency-Keys right now, so it did not run the request; "
+        "retry with the same key.",
+        headers={"Retry-After": str(STORE_RETRY_AFTER)},
+    )
