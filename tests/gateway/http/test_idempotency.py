@@ -33,16 +33,18 @@ def body(phone: str = "+14155552671", provider: str = "TRACKLY", **contact: Any)
 async def post(
     gw: GatewayClient, content: bytes, key: str | bytes | None = KEY, **headers: str
 ) -> httpx.Response:
-    sent: dict[str, str | bytes] = {"content-type": "application/json", **headers}
+    sent = [(b"content-type", b"application/json")]
+    sent += [(name.encode(), value.encode()) for name, value in headers.items()]
     if key is not None:
-        sent["idempotency-key"] = key
+        sent.append((b"idempotency-key", key.encode("latin-1") if isinstance(key, str) else key))
     return await gw.http.post("/graphql", content=content, headers=sent)
 
 
 def trackly_writes(sandbox: Sandbox) -> int:
     """Write requests that reached Trackly's simulator, those a fault answered included."""
     received = sum(1 for r in sandbox.trackly.received if r.method in ("POST", "PUT"))
-    return received + sandbox.trackly.faults.injected
+    injected: int = sandbox.trackly.faults.injected
+    return received + injected
 
 
 def settings(tmp_path: Path, **extra: Any) -> GatewaySettings:
