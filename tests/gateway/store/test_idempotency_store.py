@@ -135,7 +135,7 @@ async def test_a_database_from_a_newer_gateway_is_refused_with_the_reason(tmp_pa
 async def test_a_data_dir_that_cannot_be_made_is_refused_with_its_path(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
-    with pytest.raises(StoreUnavailable, match="cannot use .*file"):
+    with pytest.raises(StoreUnavailable, match=r"cannot use .*file"):
         await SqliteDatabase.open(blocker / "data")
 
 
