@@ -16,15 +16,22 @@ from typing import Any
 from providers.model import ProviderName
 
 _ERRORS = "... on Error { code message provider providerCode field retryable origin }"
+# Every document takes $validateOnly: a dry run's answer shows the exact write requests.
+_DRY_RUN = "dryRun preview { method path body }"
 
 # Each document is named `Operation`; an example renames it (see Example.query).
 UPSERT = (
-    """mutation Operation($provider: Provider!, $contact: ContactInput!) {
-  upsertContact(provider: $provider, contact: $contact) {
+    """mutation Operation(
+  $provider: Provider!, $contact: ContactInput!, $validateOnly: Boolean = false
+) {
+  upsertContact(provider: $provider, contact: $contact, validateOnly: $validateOnly) {
     __typename
     ... on UpsertContactSuccess {
       contact { id phone email customFields }
       created listMembershipCreated journeysEnrolled warnings
+      """
+    + _DRY_RUN
+    + """
     }
     """
     + _ERRORS
@@ -34,12 +41,17 @@ UPSERT = (
 )
 
 BULK = (
-    """mutation Operation($provider: Provider!, $contacts: [ContactInput!]!) {
-  bulkUpsertContacts(provider: $provider, contacts: $contacts) {
+    """mutation Operation(
+  $provider: Provider!, $contacts: [ContactInput!]!, $validateOnly: Boolean = false
+) {
+  bulkUpsertContacts(provider: $provider, contacts: $contacts, validateOnly: $validateOnly) {
     __typename
     ... on BulkUpsertContactsSuccess {
       successCount errorCount contactsCreated listContactsCreated journeysEnrolled warnings
       errors { index phone email error { __typename code message field } }
+      """
+    + _DRY_RUN
+    + """
     }
     """
     + _ERRORS
@@ -50,11 +62,20 @@ BULK = (
 
 UPDATE = (
     """mutation Operation(
-  $provider: Provider!, $contact: ContactRefInput!, $fields: CustomFields!, $mode: FieldUpdateMode
+  $provider: Provider!, $contact: ContactRefInput!, $fields: CustomFields!, $mode: FieldUpdateMode,
+  $validateOnly: Boolean = false
 ) {
-  updateContactFields(provider: $provider, contact: $contact, customFields: $fields, mode: $mode) {
+  updateContactFields(
+    provider: $provider, contact: $contact, customFields: $fields, mode: $mode,
+    validateOnly: $validateOnly
+  ) {
     __typename
-    ... on UpdateContactFieldsSuccess { contact { id phone email } customFields }
+    ... on UpdateContactFieldsSuccess {
+      contact { id phone email } customFields warnings
+      """
+    + _DRY_RUN
+    + """
+    }
     """
     + _ERRORS
     + """
@@ -76,6 +97,20 @@ class Example:
     @property
     def query(self) -> str:
         return self.document.replace("mutation Operation", f"mutation {self.name}", 1)
+
+
+def dry_run(name: str, example: Example) -> Example:
+    """`example` with validateOnly: what it would send, with nothing written."""
+    return Example(
+        name,
+        example.document,
+        {**example.variables, "validateOnly": True},
+        expect=example.expect,
+        note=(
+            f"A dry run of {example.name}: nothing is written; `preview` shows the exact "
+            "request(s) it would send (method, path, body), `warnings` the reads it made."
+        ),
+    )
 
 
 # Numbers from the Trackly simulator: +14155552671 is an ordinary mobile number; new numbers
@@ -260,7 +295,20 @@ _CAMPAIGNLARK: tuple[Example, ...] = (
 )
 
 EXAMPLES: Mapping[ProviderName, tuple[Example, ...]] = {
-    ProviderName.TRACKLY: _TRACKLY,
-    ProviderName.HEYMARKET: _HEYMARKET,
-    ProviderName.CAMPAIGNLARK: _CAMPAIGNLARK,
+    # A dry run of each provider's upsert follows it: the exact request, nothing written.
+    ProviderName.TRACKLY: (
+        _TRACKLY[0],
+        dry_run("TracklyDryRun", _TRACKLY[0]),
+        *_TRACKLY[1:],
+    ),
+    ProviderName.HEYMARKET: (
+        _HEYMARKET[0],
+        dry_run("HeymarketDryRun", _HEYMARKET[0]),
+        *_HEYMARKET[1:],
+    ),
+    ProviderName.CAMPAIGNLARK: (
+        _CAMPAIGNLARK[0],
+        dry_run("CampaignLarkDryRun", _CAMPAIGNLARK[0]),
+        *_CAMPAIGNLARK[1:],
+    ),
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -73,3 +74,22 @@ async def test_the_trackly_bulk_example_shows_one_item_error_among_successes() -
     assert (result["successCount"], result["errorCount"]) == (2, 1)
     assert result["errors"][0]["index"] == 2
     assert result["errors"][0]["error"]["__typename"] == "NotSendableError"
+
+
+@pytest.mark.parametrize("provider", list(Sandbox().apps))
+async def test_each_providers_dry_run_example_shows_the_exact_request_and_writes_nothing(
+    provider: ProviderName,
+) -> None:
+    sandbox = Sandbox()
+    (dry,) = [e for e in EXAMPLES[provider] if e.variables.get("validateOnly") is True]
+    real = next(e for e in EXAMPLES[provider] if e.name != dry.name and e.document == dry.document)
+    simulator = sandbox.simulators[provider]
+    async with serve(sandbox.config(), sandbox=sandbox) as gw:
+        (answer,) = (await gw.data(dry.query, dry.variables)).values()
+        assert simulator.contacts == {}  # nothing was created
+        mark = len(simulator.received)
+        await gw.data(real.query, real.variables)
+    assert answer["dryRun"] is True
+    (request,) = answer["preview"]
+    sent = [r for r in simulator.received[mark:] if r.method == request["method"]]
+    assert (sent[-1].target, json.loads(sent[-1].body)) == (request["path"], request["body"])
