@@ -127,6 +127,15 @@ def _serve(
     if problem:
         print(f"gateway: {problem}", file=sys.stderr)
         return 2
+    try:  # before any worker starts: the store's directory must be usable
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        print(
+            f"gateway: gateway.data_dir {settings.data_dir} cannot be used: "
+            f"{exc.strerror or exc}",
+            file=sys.stderr,
+        )
+        return 2
     configure_logging(
         secrets=config.secrets(), log_format=settings.log_format, level=settings.log_level
     )

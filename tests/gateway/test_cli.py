@@ -113,3 +113,17 @@ def test_serve_with_a_bad_config_exits_2_naming_the_problem(tmp_path: Path) -> N
     )
     assert done.returncode == 2
     assert "NOT_SET_ANYWHERE" in done.stderr
+
+
+def test_serve_with_a_data_dir_it_cannot_use_exits_2_naming_it(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("not a directory")
+    path = tmp_path / "gateway.toml"
+    path.write_text(f'[gateway]\ndata_dir = "{tmp_path / "file" / "data"}"\n')
+    done = subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "serve", "--config", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "gateway.data_dir" in done.stderr and "cannot be used" in done.stderr
