@@ -131,8 +131,7 @@ def _serve(
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         print(
-            f"gateway: gateway.data_dir {settings.data_dir} cannot be used: "
-            f"{exc.strerror or exc}",
+            f"gateway: gateway.data_dir {settings.data_dir} cannot be used: {exc.strerror or exc}",
             file=sys.stderr,
         )
         return 2

@@ -44,6 +44,9 @@ __all__ = ["DATABASE_FILE", "MIGRATIONS", "SqliteDatabase", "SqliteIdempotencySt
 T = TypeVar("T")
 DATABASE_FILE = "gateway.sqlite3"
 BUSY_TIMEOUT_MS = 5_000  # another process holding the write lock: wait this long, then fail
+# Past this an operation counts as failed (a stuck disk, say): the request gets a 503 rather
+# than wait with it.
+OPERATION_TIMEOUT = BUSY_TIMEOUT_MS / 1000 + 5
 Clock = Callable[[], float]
 
 # Migration n (1-based) takes the schema from version n - 1 to n. Append, never edit one that
@@ -94,9 +97,12 @@ class SqliteDatabase:
         (locked past the busy timeout, disk full, file gone read-only)."""
         loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(self._executor, operation, self._connection)
+            async with asyncio.timeout(OPERATION_TIMEOUT):
+                return await loop.run_in_executor(self._executor, operation, self._connection)
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"SQLite: {exc}") from exc
+        except TimeoutError:
+            raise StoreUnavailable(f"SQLite did not answer in {OPERATION_TIMEOUT:g}s") from None
 
     async def aclose(self) -> None:
         loop = asyncio.get_running_loop()

@@ -138,3 +138,18 @@ async def test_a_dry_run_records_the_write_answers_it_with_the_stand_in_and_send
     assert run.reads == [("Trackly", "GET /v2/lists")]
     assert observer.reached == 0
     assert dryrun.current() is None  # the run ends with its block
+
+
+async def test_a_dry_runs_reads_are_paced_and_its_writes_take_no_slot() -> None:
+    paced = CallGuard(T, pacer=SlidingWindowPacer(Rate(1, 60.0)))
+    http = http_for(answering(200), paced)
+    with dryrun.recording() as run:
+        for _ in range(3):  # writes: recorded, no slot of the one-a-minute budget spent
+            await within_deadline(
+                1.0, T, lambda: http.call("POST", "/v2/contacts", json_body={}, write=True)
+            )
+        await within_deadline(1.0, T, lambda: http.call("GET", "/v2/lists"))  # the one slot
+        with pytest.raises(ProviderError) as refused:  # a second read waits for the budget
+            await within_deadline(1.0, T, lambda: http.call("GET", "/v2/lists"))
+    assert refused.value.failure.origin.value == "PACING"
+    assert len(run.writes) == 3

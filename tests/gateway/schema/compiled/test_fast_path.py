@@ -61,6 +61,29 @@ mutation Update($contact: ContactRefInput!, $fields: CustomFields!, $mode: Field
   }
 }
 """
+# Dry runs: the preview's JSON bodies and the stand-ins' answers, planned like any answer.
+DRY_RUN = """
+mutation Dry($provider: Provider!, $contact: ContactInput!, $dry: Boolean) {
+  upsertContact(provider: $provider, contact: $contact, validateOnly: $dry) {
+    __typename
+    ... on UpsertContactSuccess {
+      dryRun warnings created contact { id customFields }
+      preview { method path body }
+    }
+    ... on Error { code message field }
+  }
+}
+"""
+DRY_UPDATE = """
+mutation DryUpdate($contact: ContactRefInput!, $fields: CustomFields!) {
+  updateContactFields(provider: TRACKLY, contact: $contact, customFields: $fields,
+                      validateOnly: true) {
+    __typename
+    ... on UpdateContactFieldsSuccess { dryRun warnings customFields preview { path body } }
+    ... on Error { code message field }
+  }
+}
+"""
 TWO_OPERATIONS = """
 mutation First { upsertContact(provider: TRACKLY, contact: {phone: "4155550001"}) { __typename } }
 mutation Second($p: String) {
@@ -149,6 +172,35 @@ CASES: list[tuple[str, dict[str, Any] | None, str | None]] = [
         None,
     ),
     (UPDATE, {"contact": {"phone": "(415) 555-2671"}, "fields": "oops"}, None),
+    (
+        DRY_RUN,
+        {
+            "provider": "HEYMARKET",
+            "contact": {"phone": "(510) 555-3344", "customFields": {"plan": "é"}, "tags": ["vip"]},
+            "dry": True,
+        },
+        None,
+    ),
+    (
+        DRY_RUN,
+        {
+            "provider": "TRACKLY",
+            "contact": {"phone": "4155550160", "customFields": {"n": 12345678901234567890}},
+            "dry": True,
+        },
+        None,
+    ),
+    (
+        DRY_RUN,
+        {
+            "provider": "CAMPAIGNLARK",
+            "contact": {"email": "d@example.com", "customFields": {"lead_source": "w"}},
+            "dry": True,
+        },
+        None,
+    ),
+    (DRY_RUN, {"provider": "CAMPAIGNLARK", "contact": {"email": "d@example.com"}}, None),
+    (DRY_UPDATE, {"contact": {"phone": "(415) 555-2671"}, "fields": {"tier": "d"}}, None),
     (TWO_OPERATIONS, None, "First"),
     (TWO_OPERATIONS, {"p": "12"}, "Second"),
     (TWO_OPERATIONS, None, None),  # several operations and no name: an error, both ways
