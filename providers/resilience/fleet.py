@@ -112,7 +112,12 @@ class Fleet:
 
     async def aclose(self) -> None:
         if self._task is not None:
-            self._task.cancel()
+            # Cancelled again until it has ended: a cancel that lands inside a Redis call can
+            # be lost there (redis-py, Python 3.11's asyncio.timeout), and the loop would go on
+            # for ever while shutdown waited for it.
+            while not self._task.done():
+                self._task.cancel()
+                await asyncio.wait({self._task}, timeout=self.sync_seconds * 4)
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         for breaker in self._breakers:
