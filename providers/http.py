@@ -10,7 +10,7 @@ from __future__ import annotations
 import email.utils
 import json
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -166,9 +166,7 @@ class ProviderHttp:
         all_headers = {"Content-Type": "application/json"} if content is not None else {}
         all_headers.update(headers or {})
 
-        send = partial(self._send_once, method, path, content, params, all_headers)
-        if write:
-            send = partial(self._send_write, send)
+        send = partial(self._send_once, method, path, content, params, all_headers, write)
         return await self.guard.run(send, idempotent=idempotent)
 
     def _stand_in(
@@ -189,21 +187,6 @@ class ProviderHttp:
         status, body = self.stand_in(method, path, sent)
         return Reply(status, body, None)
 
-    async def _send_write(self, send: Callable[[], Awaitable[Reply]]) -> Reply:
-        """One attempt of a write, reported unless its outcome proves nothing was done."""
-        try:
-            reply = await send()
-        except ProviderError as error:
-            if error.reached and error.status not in _REFUSED_UNDONE:
-                self.guard.observer.write_reached(self.provider)
-            raise
-        except BaseException:
-            # Cancelled (the deadline) or a bug while the request may be on the wire.
-            self.guard.observer.write_reached(self.provider)
-            raise
-        self.guard.observer.write_reached(self.provider)
-        return reply
-
     async def _send_once(
         self,
         method: str,
@@ -211,7 +194,10 @@ class ProviderHttp:
         content: bytes | None,
         params: Mapping[str, str] | None,
         headers: Mapping[str, str],
+        write: bool,
     ) -> Reply:
+        """One attempt. A write is reported to the observer unless its outcome proves the
+        provider did not act on it: no connection, or a 429 or 503 (refused whole)."""
         try:
             response, raw = await self._sender.send(method, path, content, params, headers)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
@@ -220,11 +206,18 @@ class ProviderHttp:
                 ErrorCode.UNAVAILABLE, "could not be reached", exc, reached=False
             ) from exc
         except httpx.TimeoutException as exc:
+            self._wrote(write)
             raise self._transport_failure(ErrorCode.TIMEOUT, "did not answer in time", exc) from exc
         except httpx.HTTPError as exc:
+            self._wrote(write)
             raise self._transport_failure(
                 ErrorCode.UNAVAILABLE, "dropped the connection", exc
             ) from exc
+        except BaseException:
+            self._wrote(write)  # cancelled (the deadline) while the request may be out
+            raise
+        if write and response.status_code not in _REFUSED_UNDONE:
+            self.guard.observer.write_reached(self.provider)
         request_id = response.headers.get("x-request-id")
         body = _json_or_none(raw)
         if 200 <= response.status_code < 300:
@@ -250,6 +243,10 @@ class ProviderHttp:
             ),
             status=response.status_code,
         )
+
+    def _wrote(self, write: bool) -> None:
+        if write:
+            self.guard.observer.write_reached(self.provider)
 
     def object_of(self, reply: Reply) -> dict[str, Any]:
         """The reply's JSON object; anything else is an answer the gateway cannot use."""

@@ -81,6 +81,7 @@ class GatewayMetrics:
             lambda route, status: self.http.labels(route, str(status))
         )
         self._latency_child: Callable[[str, str], Histogram] = cache(self.provider_latency.labels)
+        self._writes_child: Callable[[str], Counter] = cache(self.writes.labels)
 
     def http_served(self, route: str, status: int) -> None:
         self._http_child(route, status).inc()
@@ -115,7 +116,7 @@ class GatewayMetrics:
         self.circuit.labels(provider.value).set(_STATE_VALUE[state])
 
     def write_reached(self, provider: ProviderName) -> None:
-        self.writes.labels(provider.value).inc()
+        self._writes_child(provider.value).inc()
         record = current_request()
         if record is not None:
             record.provider_writes += 1
