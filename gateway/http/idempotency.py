@@ -5,8 +5,8 @@ per-request record counts the write requests that reached a provider). For a POS
 the header whose operation is a mutation:
 
 1. The key is checked (1 to 255 printable ASCII characters, one header): else 400.
-2. The request is fingerprinted: each operation's document (or persisted-query hash),
-   operationName and variables, as canonical JSON (keys sorted), SHA-256.
+2. The request is fingerprinted (keyed_request.py): each operation's document (or
+   persisted-query hash), operationName and variables, as canonical JSON (keys sorted), SHA-256.
 3. The key, scoped by a digest of the client's API key, is claimed in the store atomically with
    an in-flight lease that the running request renews; a process that dies stops renewing, and
    the key is free again once the lease runs out.
@@ -32,17 +32,15 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import logging
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.http.guards import error_response, header
+from gateway.http.keyed_request import HEADER, MAX_KEY_LENGTH, fingerprint_of, key_problem
 from gateway.ops.request_context import current_request
 from gateway.store import (
     Claimed,
@@ -59,11 +57,7 @@ __all__ = ["MAX_KEY_LENGTH", "Idempotency", "IdempotencySettings"]
 
 log = logging.getLogger("gateway.idempotency")
 
-HEADER = b"idempotency-key"
 REPLAYED = (b"idempotent-replayed", b"true")
-MAX_KEY_LENGTH = 255
-_PRINTABLE = re.compile(r"^[\x20-\x7e]+$")
-_BOUNDARY = re.compile(rb"boundary=\"?([^\";]+)\"?", re.IGNORECASE)
 STORE_RETRY_AFTER = 1  # seconds: a store outage is usually short (a restart, a failover)
 
 
@@ -101,12 +95,12 @@ class Idempotency:
         if body is None:  # the client left before sending its request
             return
         receive = replay(body, receive)
-        fingerprint = _fingerprint(scope, body)
+        fingerprint = fingerprint_of(scope, body)
         if fingerprint is None:  # only queries, or nothing GraphQL could run: no key needed
             await self.app(scope, receive, send)
             return
         values = [value for name, value in scope["headers"] if name == HEADER]
-        problem = _key_problem(values)
+        problem = key_problem(values)
         if problem is not None:
             await error_response(400, "IDEMPOTENCY_KEY_INVALID", problem)(scope, receive, send)
             return
@@ -231,84 +225,6 @@ async def _quietly(operation: Any) -> Any:
     except StoreUnavailable as exc:
         log.warning("idempotency store unavailable after the request ran: %s", exc)
         return None
-
-
-def _key_problem(values: list[bytes]) -> str | None:
-    if len(values) != 1:
-        return "Send one Idempotency-Key header, not several."
-    text = values[0].decode("latin-1")
-    if not text:
-        return "The Idempotency-Key header is empty."
-    if len(text) > MAX_KEY_LENGTH:
-        return (
-            f"The Idempotency-Key is {len(text)} characters long; at most {MAX_KEY_LENGTH} "
-            "are accepted (a UUID is 36)."
-        )
-    if not _PRINTABLE.match(text):
-        return (
-            "The Idempotency-Key may hold printable ASCII characters only (no control "
-            "characters, no bytes past 0x7e)."
-        )
-    return None
-
-
-def _fingerprint(scope: Scope, body: bytes) -> str | None:
-    """The request's digest when it holds a mutation (or may: a persisted query, an upload);
-    None for queries only, or a body GraphQL would refuse before running anything."""
-    content_type = (header(scope, b"content-type") or "").lower()
-    if content_type.startswith("multipart/"):
-        found = _BOUNDARY.search(content_type.encode("latin-1"))
-        canonical = body.replace(found.group(1), b"BOUNDARY") if found else body
-        return hashlib.sha256(b"multipart\n" + canonical).hexdigest()
-    try:
-        data = json.loads(body)
-    except (ValueError, RecursionError):
-        return None
-    operations = data if isinstance(data, list) else [data]
-    if not operations or not all(isinstance(o, dict) for o in operations):
-        return None
-    if not any(_is_mutation(o) for o in operations):
-        return None
-    canonical_text = json.dumps(
-        [_essentials(o) for o in operations],
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
-    return hashlib.sha256(canonical_text.encode()).hexdigest()
-
-
-def _essentials(operation: dict[str, Any]) -> dict[str, Any]:
-    extensions = operation.get("extensions")
-    persisted = extensions.get("persistedQuery") if isinstance(extensions, dict) else None
-    return {
-        "query": operation.get("query"),
-        "operationName": operation.get("operationName"),
-        "variables": operation.get("variables") or {},
-        # A document sent by its hash alone is known by the hash.
-        "persisted": None if operation.get("query") else persisted,
-    }
-
-
-def _is_mutation(operation: dict[str, Any]) -> bool:
-    query = operation.get("query")
-    if not isinstance(query, str):
-        # A persisted query sent by its hash: which operation it is, the gateway cannot tell
-        # here; the key is honoured (a query never writes, so its answer is never kept).
-        extensions = operation.get("extensions")
-        return isinstance(extensions, dict) and "persistedQuery" in extensions
-    try:
-        document = parse(query, no_location=True)
-    except (GraphQLError, RecursionError):
-        return False  # refused as malformed before anything runs
-    name = operation.get("operationName")
-    chosen = [
-        definition
-        for definition in document.definitions
-        if isinstance(definition, OperationDefinitionNode)
-        and (name is None or (definition.name is not None and definition.name.value == name))
-    ]
-    return len(chosen) == 1 and chosen[0].operation is OperationType.MUTATION
 
 
 def _mismatch() -> Any:
