@@ -10,7 +10,7 @@ from strawberry.types import Info
 
 from gateway.input.validation import custom_fields as check_custom_fields
 from gateway.schema.context import gateway_context
-from gateway.schema.enums import FieldUpdateMode, Provider
+from gateway.schema.enums import FieldUpdateMode, Provider, SubscriptionStatus, provider_name
 from gateway.schema.errors import error_from
 from gateway.schema.inputs import ContactInput, ContactRefInput
 from gateway.schema.observed import ObservedMutation
@@ -30,7 +30,7 @@ from gateway.schema.payloads import (
 from gateway.schema.scalars import CustomFields
 from gateway.schema.translate import given, to_draft, to_mode, to_ref
 from providers.errors import Failure, ProviderError
-from providers.model import ContactDraft, ContactRecord, ProviderName
+from providers.model import ContactDraft, ContactRecord
 
 
 @strawberry.type
@@ -47,7 +47,7 @@ class Mutation:
         context = gateway_context(info)
         try:
             draft = to_draft(contact, context.region)
-            result = await context.service.upsert(_provider(provider), draft)
+            result = await context.service.upsert(provider_name(provider), draft)
         except ProviderError as error:
             return error_from(error.failure, "contact", UPSERT_ERRORS)  # type: ignore[return-value]
         return UpsertContactSuccess(
@@ -70,7 +70,7 @@ class Mutation:
         contacts: list[ContactInput],
     ) -> BulkUpsertContactsResult:
         context = gateway_context(info)
-        name = _provider(provider)
+        name = provider_name(provider)
         try:
             context.service.check_bulk_size(name, len(contacts))
             outcome = await context.service.bulk_upsert(name, _Drafts(contacts, context.region))
@@ -110,7 +110,7 @@ class Mutation:
             fields = check_custom_fields(custom_fields)
             ref = to_ref(contact, context.region)
             result = await context.service.update_fields(
-                _provider(provider), ref, fields, to_mode(mode)
+                provider_name(provider), ref, fields, to_mode(mode)
             )
         except ProviderError as error:
             failure = error.failure
@@ -121,10 +121,6 @@ class Mutation:
             contact=_contact(result.contact),
             custom_fields=CustomFields(dict(result.custom_fields)),
         )
-
-
-def _provider(provider: Any) -> ProviderName:
-    return ProviderName[provider.name]
 
 
 class _Drafts(Sequence[ContactDraft | Failure]):
@@ -164,4 +160,8 @@ def _contact(record: ContactRecord) -> Contact:
         custom_fields=(
             CustomFields(dict(record.custom_fields)) if record.custom_fields is not None else None
         ),
+        first_name=record.first_name,
+        last_name=record.last_name,
+        tags=list(record.tags) if record.tags is not None else None,
+        status=SubscriptionStatus[record.status.name] if record.status is not None else None,
     )
