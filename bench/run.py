@@ -13,6 +13,7 @@ Every server is a child process on 127.0.0.1; every loop is bounded; nothing els
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import statistics
@@ -284,6 +285,66 @@ def _direct(sim: Server, count: int, repeats: int) -> float:
     return statistics.median(samples)
 
 
+def persisted_first_call(
+    folder: Path, documents: int = 20, later: int = 5
+) -> tuple[str, list[str]]:
+    """Each document's first call against its later ones (latency on loopback, one request at
+    a time, medians over `documents` distinct upsert documents, after another document warmed
+    the process): without a manifest the first call is parsed, validated, run by strawberry,
+    then planned; with the documents in a persisted operations manifest they are planned at
+    start-up."""
+    texts = [
+        workload.UPSERT.replace("upsertContact(", f"saved{n}: upsertContact(")
+        for n in range(documents)
+    ]
+    manifest = folder / "manifest.json"
+    manifest.write_text(json.dumps({hashlib.sha256(q.encode()).hexdigest(): q for q in texts}))
+    rows: list[list[object]] = []
+    ratios: dict[str, float] = {}
+    calls = 0
+    with simulator() as sim:
+        setups: list[tuple[str, dict[str, Any]]] = [
+            ("no manifest", {}),
+            ("manifest", {"persisted_operations": str(manifest)}),
+        ]
+        for label, settings in setups:
+            with gateway(sim, folder, **settings) as gw:
+                url = f"{gw.url}/graphql"
+
+                def call(query: str, url: str = url) -> float:
+                    nonlocal calls
+                    calls += 1
+                    body = workload.upsert_body()
+                    body["query"] = query
+                    body["variables"]["contact"]["phone"] = f"(415) 555-{calls % 10_000:04d}"
+                    before = time.perf_counter()
+                    answer = workload.post_json(url, _json(body))
+                    spent = (time.perf_counter() - before) * 1e3
+                    assert "errors" not in answer, answer
+                    return spent
+
+                # The process' own first-use costs (connections to the provider, lazy imports,
+                # caches) are paid by another document, so the figures are each document's own.
+                call(workload.UPSERT)
+                firsts, afterwards = [], []
+                for query in texts:
+                    firsts.append(call(query))
+                    afterwards += [call(query) for _ in range(later)]
+                first, rest = statistics.median(firsts), statistics.median(afterwards)
+                ratios[label] = first / rest
+                rows.append([label, f"{first:.2f}", f"{rest:.2f}", f"{first / rest:.2f}"])
+    text = table(
+        "5. A document's first call: planned on first use, or at start-up from a manifest",
+        ["gateway", "first call ms (median)", "later calls ms (median)", "ratio"],
+        rows,
+    )
+    checks = [
+        f"manifest: first call {ratios['manifest']:.2f}x the later ones (no manifest: "
+        f"{ratios['no manifest']:.2f}x): " + verdict(ratios["manifest"] <= 1.25)
+    ]
+    return text, checks
+
+
 def _json(body: object) -> bytes:
     return json.dumps(body).encode()
 
@@ -292,7 +353,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=5.0, help="each wrk run")
     parser.add_argument("--bulk-total", type=int, default=100_000)
-    parser.add_argument("--only", choices=["1", "2", "3", "4"], help="run one section")
+    parser.add_argument("--only", choices=["1", "2", "3", "4", "5"], help="run one section")
     parser.add_argument("--markdown", help="also write the tables to this file")
     parser.add_argument(
         "--set", action="append", default=[], metavar="KEY=VALUE", help="a [gateway] key"
@@ -308,6 +369,7 @@ def main() -> None:
             "2": lambda: bulk_cpu(folder, repeats_1k=9, repeats_10k=3),
             "3": lambda: slow_provider(folder, args.seconds, args.bulk_total),
             "4": lambda: workers(folder, args.seconds),
+            "5": lambda: persisted_first_call(folder),
         }
         for key, section in sections.items():
             if args.only and key != args.only:

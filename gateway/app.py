@@ -21,12 +21,21 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from strawberry.extensions import SchemaExtension
 
-from gateway.config import Config
+from gateway.config import Config, ConfigError, GatewaySettings
 from gateway.http.access_log import AccessLog
 from gateway.http.cors import add_cors
 from gateway.http.graphql import GraphQLApp
 from gateway.http.guards import AuthGuard, BodyLimit, error_response
 from gateway.http.idempotency import Idempotency, IdempotencySettings
+from gateway.http.persisted import (
+    ManifestError,
+    MemoryQueryStore,
+    PersistedOperations,
+    PersistedPolicy,
+    QueryStore,
+    RedisQueryStore,
+    load_manifest,
+)
 from gateway.ops.fleet import fleet_metrics_text
 from gateway.ops.metrics import CONTENT_TYPE_LATEST, GatewayMetrics
 from gateway.ops.tracing import OperationSpan, make_tracer
@@ -41,6 +50,7 @@ from gateway.schema.limits import QueryLimits
 from gateway.schema.observed import OperationName
 from providers.model import ProviderName
 from providers.resilience.pacing import Clock, Sleep, loop_time
+from providers.resilience.redis_link import RedisLink
 from providers.simulator.transport import ServedSimulator
 
 
@@ -94,12 +104,24 @@ def create_app(
             page += fleet_metrics_text(running[0].fleet).encode()
         return Response(page, media_type=CONTENT_TYPE_LATEST)
 
-    graphql = _graphql_app(config, instruments, context)
+    manifest = _manifest(settings)
+    graphql = _graphql_app(config, instruments, context, manifest)
+    persisted = PersistedPolicy(
+        manifest=manifest,
+        only=settings.persisted_operations_only,
+        introspection=settings.introspection,
+        sandbox=config.sandbox,
+    )
+    queries = _QueryStore(lambda: running[0].fleet.link if running else None)
     routes: list[Route | Mount] = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         # strawberry's own GraphiQL page loads scripts from a CDN; ours is served from here.
-        Route("/graphql", PlaygroundOrGraphQL(graphql, config), methods=["GET", "POST"]),
+        Route(
+            "/graphql",
+            PersistedOperations(PlaygroundOrGraphQL(graphql, config), persisted, queries),
+            methods=["GET", "POST"],
+        ),
         Mount(ASSETS_URL, assets_app()),
     ]
     if settings.metrics:
@@ -131,7 +153,10 @@ def create_app(
 
 
 def _graphql_app(
-    config: Config, instruments: Instruments, context: Callable[[], GatewayContext]
+    config: Config,
+    instruments: Instruments,
+    context: Callable[[], GatewayContext],
+    manifest: Mapping[str, str],
 ) -> GraphQLApp:
     """The schema with its limits and telemetry, and the planned documents' fast path."""
     settings = config.gateway
@@ -153,7 +178,48 @@ def _graphql_app(
     schema = build_schema(limits, extensions=extensions)
     plans.schema = schema
     fast = FastPath(plans, instruments.tracer) if settings.fast_path else None
+    if fast is not None:
+        # The manifest's mutations are planned now, so their first call is as fast as any.
+        for name, document in manifest.items():
+            problem = plans.plan_ahead(document, limits.validation_rules())
+            if problem:
+                raise ConfigError(f"gateway.persisted_operations: {name}: {problem}")
+            for plan in plans.plans_of(document):
+                fast.runner.warm(plan)
     return GraphQLApp(context, schema, instruments.metrics, fast, graphql_ide=None)
+
+
+def _manifest(settings: GatewaySettings) -> dict[str, str]:
+    if not settings.persisted_operations:
+        return {}
+    try:
+        return load_manifest(settings.persisted_operations)
+    except ManifestError as exc:
+        raise ConfigError(f"gateway.persisted_operations: {exc}") from None
+
+
+class _QueryStore:
+    """Automatic persisted queries' registrations: shared through the fleet's Redis when it
+    has one, else this process' own. Chosen at each call: the fleet exists from start-up."""
+
+    def __init__(self, link: Callable[[], RedisLink | None]) -> None:
+        self._link = link
+        self._memory = MemoryQueryStore()
+        self._shared: RedisQueryStore | None = None
+
+    def _store(self) -> QueryStore:
+        link = self._link()
+        if link is None:
+            return self._memory
+        if self._shared is None or self._shared.link is not link:
+            self._shared = RedisQueryStore(link)
+        return self._shared
+
+    async def get(self, digest: str) -> str | None:
+        return await self._store().get(digest)
+
+    async def put(self, digest: str, document: str) -> None:
+        await self._store().put(digest, document)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

@@ -110,7 +110,15 @@ def _serve(
         if refusal:
             print(f"gateway: {refusal}", file=sys.stderr)
             return 2
-        print(f"gateway: serving with {config_path}", flush=True)
+        if config.gateway.sandbox:
+            if workers > 1:
+                print("gateway: --workers > 1 cannot serve sandbox mode", file=sys.stderr)
+                return 2
+            sandbox = Sandbox()
+            config = sandbox.config(config.gateway)
+            print(f"gateway: sandbox mode (gateway.sandbox in {config_path})", flush=True)
+        else:
+            print(f"gateway: serving with {config_path}", flush=True)
         if not config.gateway.api_keys:
             print("gateway: WARNING no gateway.api_keys: clients are not authenticated", flush=True)
     else:
@@ -159,7 +167,11 @@ def _serve(
             proxy_headers=False,
         )
         return 0
-    app = create_app(config, sandbox=sandbox)
+    try:
+        app = create_app(config, sandbox=sandbox)
+    except ConfigError as exc:
+        print(f"gateway: {exc}", file=sys.stderr)
+        return 2
     tune_for_serving()
     # Logging is ours (masked JSON, one line per request): no uvicorn config, no access log.
     uvicorn.run(

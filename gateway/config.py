@@ -104,8 +104,16 @@ class GatewaySettings(BaseModel):
     max_tokens: int = Field(default=500_000, ge=100, le=10_000_000)
     max_batch: int = Field(default=5, ge=1, le=100)
     max_fields: int = Field(default=150, ge=10, le=100_000)
-    # Documents seen before skip strawberry's generic executor (gateway/schema/fast_plan.py).
+    # Documents seen before skip strawberry's generic executor (gateway/schema/compiled/).
     fast_path: bool = True
+    # Persisted operations (gateway/http/persisted.py): a manifest of the clients' documents
+    # (Apollo's persisted query manifest, or a {hash: document} map), and whether only those
+    # may run.
+    persisted_operations: str | None = None
+    persisted_operations_only: bool = False
+    # Serve the built-in simulators, as `gateway serve` without a config does, with these
+    # settings (then no [providers.*] table may be given).
+    sandbox: bool = False
     # What the gateway tells an operator.
     log_format: Literal["json", "text"] = "json"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -128,6 +136,14 @@ class GatewaySettings(BaseModel):
         ):
             raise ValueError("must start with redis://, rediss:// or unix://")
         return value
+
+    @model_validator(mode="after")
+    def _safelist_needs_a_manifest(self) -> GatewaySettings:
+        if self.persisted_operations_only and not self.persisted_operations:
+            raise ValueError(
+                "persisted_operations_only = true needs persisted_operations (a manifest path)"
+            )
+        return self
 
     @field_validator("api_keys")
     @classmethod
@@ -194,7 +210,19 @@ def parse_config(data: Mapping[str, Any], environ: Mapping[str, str]) -> Config:
         raise ConfigError(f"unknown section(s) {', '.join(unknown)}; expected gateway, providers")
     data = _substitute(data, environ, "")
     gateway = _build(GatewaySettings, data.get("gateway", {}), "gateway")
+    if gateway.persisted_operations:
+        from gateway.http.persisted import ManifestError, load_manifest
+
+        try:
+            load_manifest(gateway.persisted_operations)
+        except ManifestError as exc:
+            raise ConfigError(f"gateway.persisted_operations: {exc}") from None
     tables = data.get("providers", {})
+    if gateway.sandbox and tables:
+        raise ConfigError(
+            "gateway.sandbox = true serves the built-in simulators: remove the [providers.*] "
+            "tables, or set sandbox = false to talk to the providers they name"
+        )
     if not isinstance(tables, dict):
         raise ConfigError("providers must be a table of [providers.<name>] tables")
     known = {name.value: name for name in REGISTRY}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
@@ -17,6 +16,7 @@ from providers.model import (
     ContactDraft,
     ContactRef,
     CustomFields,
+    FieldDefinition,
     FieldMode,
     FieldsResult,
     IndexedContact,
@@ -74,7 +74,7 @@ class ContactService:
         result = await within_deadline(
             self.deadline_seconds, provider, lambda: adapter.upsert(contact)
         )
-        extra = _warnings(adapter, provider, contact)
+        extra = adapter.warnings_for(contact)
         return replace(result, warnings=result.warnings + tuple(extra)) if extra else result
 
     async def update_fields(
@@ -84,6 +84,14 @@ class ContactService:
         return await within_deadline(
             self.deadline_seconds, provider, lambda: adapter.update_fields(ref, fields, mode)
         )
+
+    async def field_definitions(self, provider: ProviderName) -> list[FieldDefinition]:
+        adapter = self.adapter(provider)
+        return await within_deadline(self.deadline_seconds, provider, adapter.field_definitions)
+
+    async def tag_names(self, provider: ProviderName) -> list[str]:
+        adapter = self.adapter(provider)
+        return await within_deadline(self.deadline_seconds, provider, adapter.tag_names)
 
     def check_bulk_size(self, provider: ProviderName, count: int) -> None:
         """Refuse a whole bulk before any per-contact work is spent on it."""
@@ -115,7 +123,7 @@ class ContactService:
         adapter = self.adapter(provider)
         window = adapter.bulk_window or len(items)
         total = BulkResult()
-        notes: Counter[str] = Counter()
+        notes: dict[str, list[int]] = {}  # warning -> the input indexes it concerns
         flight = _Flight(adapter)
         try:
             for start in range(0, len(items), window):
@@ -135,7 +143,7 @@ class ContactService:
             flight.abandon()
         flight.refusals.raise_if_account_refused()
         warnings = list(total.warnings)
-        warnings += [note if n == 1 else f"{note} ({n} contacts)" for note, n in notes.items()]
+        warnings += [f"{note} ({_indexes(indexes)})" for note, indexes in notes.items()]
         return BulkOutcome(
             total=len(items),
             errors=[total.errors[i] for i in sorted(total.errors)],
@@ -152,7 +160,7 @@ class ContactService:
         items: Sequence[ContactDraft | Failure],
         indexes: range,
         refused: BulkResult,
-        notes: Counter[str],
+        notes: dict[str, list[int]],
         *,
         yielding: bool,
     ) -> list[IndexedContact]:
@@ -171,7 +179,8 @@ class ContactService:
                 refused.fail(entry, failure)
                 continue
             accepted.append(entry)
-            notes.update(_warnings(adapter, provider, item))
+            for note in adapter.warnings_for(item):
+                notes.setdefault(note, []).append(index)
         return accepted
 
 
@@ -214,14 +223,13 @@ class _Flight:
             self.task.cancel()
 
 
-def _warnings(adapter: ContactAdapter, provider: ProviderName, contact: ContactDraft) -> list[str]:
-    notes = adapter.warnings_for(contact)
-    if contact.trackly is None and contact.heymarket is None:
-        return notes
-    options = {ProviderName.TRACKLY: contact.trackly, ProviderName.HEYMARKET: contact.heymarket}
-    for owner, given in options.items():
-        if given is not None and owner is not provider:
-            notes.append(
-                f"{owner.value} options were ignored: the contact was sent to {provider.label}"
-            )
-    return notes
+_LISTED = 20  # indexes a bulk warning names before it counts the rest
+
+
+def _indexes(indexes: list[int]) -> str:
+    """Which contacts of a bulk a warning is about: `contacts[3]`, or a list of indexes."""
+    if len(indexes) == 1:
+        return f"contacts[{indexes[0]}]"
+    shown = ", ".join(str(i) for i in indexes[:_LISTED])
+    more = f" and {len(indexes) - _LISTED} more" if len(indexes) > _LISTED else ""
+    return f"contacts {shown}{more}"

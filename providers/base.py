@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import httpx
 
 from providers.cache import MemoryCache, SharedCache
+from providers.capabilities import Capabilities
 from providers.errors import Failure
 from providers.model import (
     BulkResult,
     ContactDraft,
     ContactRef,
     CustomFields,
+    FieldDefinition,
     FieldMode,
     FieldsResult,
     IndexedContact,
@@ -47,6 +49,8 @@ class ContactAdapter(Protocol):
     # bulk at once). With a window, the service checks the next one while this one is on the
     # wire, so a large bulk's CPU and the provider's time overlap.
     bulk_window: int | None
+    # What the account stores and how it is reached; check() and warnings_for() answer from it.
+    capabilities: Capabilities
 
     def check(self, contact: ContactDraft) -> Failure | None:
         """Refuse, without any call, what this provider could never accept."""
@@ -65,6 +69,15 @@ class ContactAdapter(Protocol):
     async def update_fields(
         self, ref: ContactRef, fields: CustomFields, mode: FieldMode
     ) -> FieldsResult: ...
+
+    async def field_definitions(self) -> list[FieldDefinition]:
+        """The custom fields the account has, from the cached catalogue the writes use;
+        [] where custom fields are free-form."""
+        ...
+
+    async def tag_names(self) -> list[str]:
+        """The tags the account has, from the cached catalogue; [] where there are none."""
+        ...
 
 
 AdapterFactory = Callable[[ProviderSettings, httpx.AsyncClient, Runtime], ContactAdapter]
@@ -88,6 +101,8 @@ class ProviderSpec:
     build: AdapterFactory
     docs_url: str
     sandbox: SandboxSpec
+    # What an account stores, from its settings (None: an account not configured here).
+    describe: Callable[[Any], Capabilities]
 
     @classmethod
     def of(
@@ -99,29 +114,4 @@ class ProviderSpec:
         sandbox: SandboxSpec,
     ) -> ProviderSpec:
         """The spec of an adapter class (its `provider` names it) and its settings."""
-        return cls(adapter.provider, settings, adapter, docs_url, sandbox)
-
-
-# The unified contact inputs a provider may or may not have somewhere to keep:
-# (ContactDraft attribute, the name the client knows it by).
-OPTIONAL_INPUTS: tuple[tuple[str, str], ...] = (
-    ("email", "email"),
-    ("first_name", "firstName"),
-    ("last_name", "lastName"),
-    ("list_number", "listNumber"),
-    ("tags", "tags"),
-    ("status", "status"),
-    ("signup_date", "signupDate"),
-    ("ip_address", "ipAddress"),
-    ("signup_url", "signupUrl"),
-)
-
-
-def not_stored(contact: ContactDraft, provider: ProviderName, stored: Collection[str]) -> list[str]:
-    """One warning per given input the provider has nowhere to keep; `stored` names the
-    optional inputs it does keep."""
-    return [
-        f"{name} was not sent: {provider.label} contacts have no {name}"
-        for attr, name in OPTIONAL_INPUTS
-        if name not in stored and getattr(contact, attr) is not None
-    ]
+        return cls(adapter.provider, settings, adapter, docs_url, sandbox, adapter.describe)

@@ -105,11 +105,27 @@ class ContactRef:
 
 @dataclass(frozen=True, slots=True)
 class ContactRecord:
+    """A contact as the provider answered it; None where its answer did not say (never guessed
+    from the input)."""
+
     provider: ProviderName
     id: str
     phone: str | None = None
     email: str | None = None
     custom_fields: CustomFields | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    tags: tuple[str, ...] | None = None
+    status: SubscriptionStatus | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FieldDefinition:
+    """A custom field the account has: the key clients write it under, its label."""
+
+    key: str
+    label: str | None = None
+    required: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,8 +21,9 @@ from tests.providers.trackly.support import trackly_config as trackly_config
 
 
 class GatewayClient:
-    def __init__(self, http: httpx.AsyncClient) -> None:
+    def __init__(self, http: httpx.AsyncClient, app: Any = None) -> None:
         self.http = http
+        self.app = app  # the Starlette app served, for tests that look inside it
 
     async def post(
         self, query: str, variables: Mapping[str, Any] | None = None, **kwargs: Any
@@ -64,7 +65,7 @@ async def serve(
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as http:
-            yield GatewayClient(http)
+            yield GatewayClient(http, app)
 
 
 def answer(

@@ -59,8 +59,14 @@ class GraphQLApp(GraphQL[dict[str, Any], None]):
         try:
             response = await self.run(Request(scope=scope, receive=receive))
         except HTTPException as exc:
-            status = 415 if exc.reason == "Unsupported content type" else exc.status_code
-            response = error_response(status, "bad_request", exc.reason)
+            if exc.reason == "mutations are not allowed when using GET":
+                # GraphQL over HTTP: a mutation over GET is a method the endpoint does not allow.
+                response = error_response(
+                    405, "method_not_allowed", exc.reason, headers={"Allow": "POST"}
+                )
+            else:
+                status = 415 if exc.reason == "Unsupported content type" else exc.status_code
+                response = error_response(status, "bad_request", exc.reason)
         await response(scope, receive, send)
 
     def decode_json(self, data: str | bytes) -> object:

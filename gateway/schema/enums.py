@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from typing import Any
 
 import strawberry
 
@@ -38,3 +39,8 @@ ErrorOrigin = _mirror(
     "the connection (TRANSPORT: refused, reset, unreadable), the gateway's pacing (PACING), "
     "an open circuit (CIRCUIT), the deadline (DEADLINE).",
 )
+
+
+def provider_name(value: Any) -> ProviderName:
+    """The providers' own name for a GraphQL Provider value."""
+    return ProviderName[value.name]

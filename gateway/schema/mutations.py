@@ -15,7 +15,7 @@ from strawberry.types import Info
 
 from gateway.input.validation import custom_fields as check_custom_fields
 from gateway.schema.context import gateway_context
-from gateway.schema.enums import FieldUpdateMode, Provider
+from gateway.schema.enums import FieldUpdateMode, Provider, SubscriptionStatus, provider_name
 from gateway.schema.errors import error_from
 from gateway.schema.inputs import ContactInput, ContactRefInput
 from gateway.schema.observed import ObservedMutation
@@ -37,7 +37,7 @@ from gateway.schema.scalars import CustomFields
 from gateway.schema.translate import given, to_draft, to_mode, to_ref
 from providers import dryrun
 from providers.errors import Failure, ProviderError
-from providers.model import ContactDraft, ContactRecord, ProviderName
+from providers.model import ContactDraft, ContactRecord
 
 ValidateOnly = Annotated[
     bool | None,
@@ -66,7 +66,7 @@ class Mutation:
         try:
             draft = to_draft(contact, context.region)
             with _dry_run(validate_only) as run:
-                result = await context.service.upsert(_provider(provider), draft)
+                result = await context.service.upsert(provider_name(provider), draft)
         except ProviderError as error:
             return error_from(error.failure, "contact", UPSERT_ERRORS)  # type: ignore[return-value]
         return UpsertContactSuccess(
@@ -92,7 +92,7 @@ class Mutation:
         validate_only: ValidateOnly = False,
     ) -> BulkUpsertContactsResult:
         context = gateway_context(info)
-        name = _provider(provider)
+        name = provider_name(provider)
         try:
             context.service.check_bulk_size(name, len(contacts))
             with _dry_run(validate_only) as run:
@@ -138,7 +138,7 @@ class Mutation:
             ref = to_ref(contact, context.region)
             with _dry_run(validate_only) as run:
                 result = await context.service.update_fields(
-                    _provider(provider), ref, fields, to_mode(mode)
+                    provider_name(provider), ref, fields, to_mode(mode)
                 )
         except ProviderError as error:
             failure = error.failure
@@ -166,10 +166,6 @@ def _preview(run: dryrun.DryRun | None) -> list[ProviderRequest] | None:
     if run is None:
         return None
     return [ProviderRequest(method=w.method, path=w.path, body=w.body()) for w in run.writes]
-
-
-def _provider(provider: Any) -> ProviderName:
-    return ProviderName[provider.name]
 
 
 class _Drafts(Sequence[ContactDraft | Failure]):
@@ -209,4 +205,8 @@ def _contact(record: ContactRecord) -> Contact:
         custom_fields=(
             CustomFields(dict(record.custom_fields)) if record.custom_fields is not None else None
         ),
+        first_name=record.first_name,
+        last_name=record.last_name,
+        tags=list(record.tags) if record.tags is not None else None,
+        status=SubscriptionStatus[record.status.name] if record.status is not None else None,
     )

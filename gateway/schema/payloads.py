@@ -7,7 +7,7 @@ from typing import Annotated
 import strawberry
 from strawberry.scalars import JSON
 
-from gateway.schema.enums import Provider
+from gateway.schema.enums import Provider, SubscriptionStatus
 from gateway.schema.errors import (
     AuthenticationError,
     ConfigurationError,
@@ -21,13 +21,27 @@ from gateway.schema.errors import (
 from gateway.schema.scalars import CustomFields
 
 
-@strawberry.type(description="A contact as the provider holds it after the mutation.")
+@strawberry.type(
+    description=(
+        "A contact as the provider holds it after the mutation. A field is null where the "
+        "provider's answer did not say it (never guessed from the input)."
+    )
+)
 class Contact:
     provider: Provider  # type: ignore[valid-type]
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(
+        description=(
+            "One id per contact in every answer of a provider: Heymarket's integer id, "
+            "CampaignLark's 24-hex id, the E.164 phone for Trackly (its write API has no id)."
+        )
+    )
     phone: str | None = None
     email: str | None = None
     custom_fields: CustomFields | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    tags: list[str] | None = None
+    status: SubscriptionStatus | None = None  # type: ignore[valid-type]
 
 
 @strawberry.type(

@@ -1,4 +1,5 @@
-"""Read-only fields: what this gateway can route to."""
+"""Read-only fields: what this gateway can route to, what each provider stores, and the
+accounts' field and tag catalogues."""
 
 from __future__ import annotations
 
@@ -7,9 +8,19 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
-from gateway.schema.context import gateway_context
-from gateway.schema.enums import CircuitState, Provider
+from gateway.schema.capabilities import (
+    CustomFieldDefinition,
+    ProviderCapabilities,
+    capabilities_of,
+    definition_of,
+    query_error,
+)
+from gateway.schema.context import GatewayContext, gateway_context
+from gateway.schema.enums import CircuitState, Provider, provider_name
+from providers.capabilities import Capabilities
+from providers.errors import ProviderError
 from providers.model import ProviderName
+from providers.registry import REGISTRY
 from providers.resilience import CallGuard
 
 
@@ -39,6 +50,9 @@ class ProviderStatus:
     configured: bool = strawberry.field(description="Mutations routed to it are attempted.")
     sandbox: bool = strawberry.field(description="It is the built-in simulator, not the API.")
     health: ProviderHealth | None = strawberry.field(description="Null when not configured.")
+    capabilities: ProviderCapabilities = strawberry.field(
+        description="What it stores and how (the configured account's, or the provider's own)."
+    )
 
 
 @strawberry.type
@@ -56,9 +70,47 @@ class Query:
                 configured=name in context.service.adapters,
                 sandbox=context.sandbox and name in context.service.adapters,
                 health=_health(context.guards[name], shared) if name in context.guards else None,
+                capabilities=capabilities_of(_capabilities(context, name)),
             )
             for name in ProviderName
         ]
+
+    @strawberry.field(
+        description=(
+            "The custom fields the provider's account has, read through the gateway's cached "
+            "catalogue; [] where custom fields are free-form (Trackly)."
+        )
+    )
+    async def custom_field_definitions(
+        self,
+        info: Info[Any, Any],
+        provider: Provider,  # type: ignore[valid-type]
+    ) -> list[CustomFieldDefinition]:
+        service = gateway_context(info).service
+        try:
+            fields = await service.field_definitions(provider_name(provider))
+        except ProviderError as error:
+            raise query_error(error.failure) from None
+        return [definition_of(field) for field in fields]
+
+    @strawberry.field(
+        description="The tags the provider's account has; [] where it has none (Trackly)."
+    )
+    async def tags(
+        self,
+        info: Info[Any, Any],
+        provider: Provider,  # type: ignore[valid-type]
+    ) -> list[str]:
+        service = gateway_context(info).service
+        try:
+            return await service.tag_names(provider_name(provider))
+        except ProviderError as error:
+            raise query_error(error.failure) from None
+
+
+def _capabilities(context: GatewayContext, name: ProviderName) -> Capabilities:
+    adapter = context.service.adapters.get(name)
+    return adapter.capabilities if adapter is not None else REGISTRY[name].describe(None)
 
 
 def _health(guard: CallGuard, shared: bool) -> ProviderHealth:

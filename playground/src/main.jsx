@@ -33,9 +33,17 @@ function storeKey(key) {
   }
 }
 
+// Sent with every request: in sandbox mode a safelist (persisted_operations_only) lets the
+// playground's own documents through; elsewhere the header changes nothing.
+const PLAYGROUND_HEADER = 'x-gateway-playground';
+
 function makeFetcher(apiKey) {
   return async (params, options) => {
-    const headers = { 'Content-Type': 'application/json', Accept: 'application/json' };
+    const headers = {
+      'Content-Type': 'application/json',
+      Accept: 'application/json',
+      [PLAYGROUND_HEADER]: '1',
+    };
     for (const [name, value] of Object.entries(options?.headers ?? {})) headers[name] = value;
     const named = Object.keys(headers).some((name) => name.toLowerCase() === 'authorization');
     if (apiKey && !named) headers.Authorization = `Bearer ${apiKey}`;
@@ -54,6 +62,75 @@ function makeFetcher(apiKey) {
   };
 }
 
+const CAPABILITIES = `{
+  providers {
+    provider label: provider configured
+    capabilities { contactKey requiredFields maxTags statuses fields { field stored providerField note } }
+  }
+}`;
+
+function catalogueQuery(provider) {
+  return `{ fields: customFieldDefinitions(provider: ${provider}) { key label required }
+  tags(provider: ${provider}) }`;
+}
+
+// What each configured provider stores and which custom fields and tags its account has,
+// read from the gateway (the same declarations and catalogues its writes use).
+function useProviderFacts() {
+  const [facts, setFacts] = useState({});
+  useEffect(() => {
+    const fetcher = makeFetcher(readKey());
+    let live = true;
+    (async () => {
+      const answer = await fetcher({ query: CAPABILITIES });
+      const providers = (answer.data?.providers ?? []).filter((p) => p.configured);
+      const found = {};
+      for (const provider of providers) {
+        const catalogue = await fetcher({ query: catalogueQuery(provider.provider) });
+        found[provider.provider] = { ...provider, catalogue: catalogue.data, error: catalogue.errors?.[0]?.message };
+      }
+      if (live) setFacts(found);
+    })().catch(() => {});
+    return () => {
+      live = false;
+    };
+  }, []);
+  return facts;
+}
+
+function ProviderFacts({ facts }) {
+  const stored = facts.capabilities.fields.filter((f) => f.stored);
+  const skipped = facts.capabilities.fields.filter((f) => !f.stored);
+  return (
+    <dd data-testid={`facts-${facts.provider}`}>
+      <strong>Key</strong> {facts.capabilities.contactKey}; required: {facts.capabilities.requiredFields.join(', ')}
+      {facts.capabilities.maxTags !== null && <>; at most {facts.capabilities.maxTags} tags</>}
+      <ul>
+        <li>
+          <strong>Stores</strong>{' '}
+          {stored.map((f) => `${f.field} → ${f.providerField}`).join('; ')}
+        </li>
+        <li>
+          <strong>Not stored</strong> {skipped.map((f) => f.field).join(', ') || 'nothing'}
+        </li>
+        <li>
+          <strong>Custom fields</strong>{' '}
+          {facts.error
+            ? facts.error
+            : facts.catalogue?.fields.length
+              ? facts.catalogue.fields.map((f) => f.key + (f.required ? ' (required)' : '')).join(', ')
+              : 'free-form: any key'}
+        </li>
+        {facts.catalogue?.tags.length > 0 && (
+          <li>
+            <strong>Tags</strong> {facts.catalogue.tags.join(', ')}
+          </li>
+        )}
+      </ul>
+    </dd>
+  );
+}
+
 function pretty(variables) {
   return JSON.stringify(variables, null, 2);
 }
@@ -69,6 +146,7 @@ function ExamplesPanel() {
     }, 0);
   };
   const providers = [...new Set(settings.examples.map((example) => example.label))];
+  const facts = useProviderFacts();
   return (
     <div className="pg-panel" data-testid="examples-panel">
       <div className="graphiql-doc-explorer-title">Examples</div>
@@ -90,6 +168,19 @@ function ExamplesPanel() {
           </ul>
         </section>
       ))}
+      {Object.keys(facts).length > 0 && (
+        <section data-testid="provider-facts">
+          <h3>What each provider stores</h3>
+          <dl>
+            {Object.values(facts).map((provider) => (
+              <div key={provider.provider}>
+                <dt className="pg-provider">{provider.provider}</dt>
+                <ProviderFacts facts={provider} />
+              </div>
+            ))}
+          </dl>
+        </section>
+      )}
       {settings.hints.length > 0 && (
         <section data-testid="sandbox-hints">
           <h3>What the sandbox knows</h3>

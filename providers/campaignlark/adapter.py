@@ -16,13 +16,14 @@ from urllib.parse import quote
 import httpx
 
 from providers import dryrun
-from providers.base import Runtime, not_stored
+from providers.base import Runtime
 from providers.bulk import one_by_one
 from providers.campaignlark import wire
 from providers.campaignlark.errors import ERROR_TABLE, read_error
 from providers.campaignlark.names import Names, Prepared
 from providers.campaignlark.settings import CampaignLarkSettings
 from providers.campaignlark.wire import EMAIL_TAG, FIRST_NAME_TAG, LAST_NAME_TAG, FieldInfo
+from providers.capabilities import Capabilities, Stored, rate_limit_of
 from providers.catalogue import Catalogue
 from providers.errors import ErrorCode, Failure, ProviderError
 from providers.http import ProviderHttp, Reply
@@ -31,11 +32,13 @@ from providers.model import (
     ContactDraft,
     ContactRef,
     CustomFields,
+    FieldDefinition,
     FieldMode,
     FieldsResult,
     FieldValue,
     IndexedContact,
     ProviderName,
+    SubscriptionStatus,
     UpsertResult,
 )
 from providers.settings import secret
@@ -47,16 +50,13 @@ _CONTACT_ID = re.compile(r"^[0-9a-f]{24}$")
 class CampaignLarkAdapter:
     provider: ClassVar[ProviderName] = ProviderName.CAMPAIGNLARK
     bulk_window: ClassVar[int | None] = None  # no bulk endpoint: single upserts, fanned out
-    # The optional unified inputs it keeps; any other given is said in a warning.
-    STORED: ClassVar[frozenset[str]] = frozenset(
-        ("email", "firstName", "lastName", "tags", "status")
-    )
 
     def __init__(
         self, settings: CampaignLarkSettings, client: httpx.AsyncClient, runtime: Runtime
     ) -> None:
         self.settings = settings
         self.runtime = runtime
+        self.capabilities = self.describe(settings)
         self.http = ProviderHttp(
             self.provider, client, ERROR_TABLE, read_error, runtime.guard, wire.stand_in
         )
@@ -78,22 +78,42 @@ class CampaignLarkAdapter:
 
     # -- checks the gateway can make itself ------------------------------------------------
 
-    def check(self, contact: ContactDraft) -> Failure | None:
-        if not contact.email:
-            return Failure(
-                E.MISSING_EMAIL, "CampaignLark identifies a contact by its email", field="email"
+    @classmethod
+    def describe(cls, settings: CampaignLarkSettings | None) -> Capabilities:
+        """What a CampaignLark workspace stores (`settings` None: one not configured here)."""
+        phone_tag = settings.phone_merge_tag if settings is not None else None
+        stored = {
+            "email": Stored(EMAIL_TAG, "the contact's key"),
+            "firstName": Stored(FIRST_NAME_TAG),
+            "lastName": Stored(LAST_NAME_TAG),
+            "customFields": Stored("fields", "keyed by merge tag; required fields enforced"),
+            "fieldMode": Stored("partial_update", "REPLACE replaces fields, tags and status"),
+            "tags": Stored("tags", "by tag id; names from the workspace's tags"),
+            "status": Stored("status"),
+        }
+        not_stored = {"enrollInJourneys": "CampaignLark has no journeys"}
+        if phone_tag:
+            stored["phone"] = Stored(
+                phone_tag, "the merge tag providers.campaignlark.phone_merge_tag"
             )
-        return None
+        else:
+            not_stored["phone"] = "no providers.campaignlark.phone_merge_tag is configured"
+        return Capabilities(
+            provider=cls.provider,
+            contact_key="email",
+            required={"email": "CampaignLark identifies a contact by its email"},
+            update_finds_by=("id", "email"),
+            stored=stored,
+            not_stored=not_stored,
+            statuses=tuple(SubscriptionStatus),
+            rate_limit=rate_limit_of(CampaignLarkSettings, settings),
+        )
+
+    def check(self, contact: ContactDraft) -> Failure | None:
+        return self.capabilities.refusal(contact)
 
     def warnings_for(self, contact: ContactDraft) -> list[str]:
-        notes = not_stored(contact, self.provider, self.STORED)
-        if contact.enroll_in_journeys:
-            notes.append("enrollInJourneys was ignored: CampaignLark has no journeys")
-        if contact.phone and not self.settings.phone_merge_tag:
-            notes.append(
-                "phone was not sent: no providers.campaignlark.phone_merge_tag is configured"
-            )
-        return notes
+        return self.capabilities.warnings(contact)
 
     # -- upsert -----------------------------------------------------------------------------
 
@@ -266,6 +286,17 @@ class CampaignLarkAdapter:
             )
         except ProviderError as error:
             raise await self.names.located(error, names) from None
+
+    async def field_definitions(self) -> list[FieldDefinition]:
+        fields = await self.names.fields.entries()
+        return [
+            FieldDefinition(info.merge_tag, info.label, info.required)
+            for info in sorted(fields.values(), key=lambda info: info.merge_tag)
+            if info.merge_tag != EMAIL_TAG  # the contact's key: written as `email`
+        ]
+
+    async def tag_names(self) -> list[str]:
+        return sorted(await self.names.tags.entries())
 
     async def _load_fields(self) -> dict[str, FieldInfo]:
         reply = await self.http.call("GET", "/v1/fields", headers=self._auth)

@@ -32,13 +32,30 @@ def record_of(raw: Mapping[str, Any], email: str | None, phone_tag: str | None) 
     values = {k: v for k, v in data.items() if is_value(v)} if isinstance(data, dict) else {}
     phone = values.get(phone_tag) if phone_tag else None
     stored_email = values.get(EMAIL_TAG)
+    status = status_of(raw)
     return ContactRecord(
         ProviderName.CAMPAIGNLARK,
         id=str(raw["id"]),
         email=stored_email if isinstance(stored_email, str) else email,
         phone=phone if isinstance(phone, str) else None,
         custom_fields=values,
+        first_name=_text(values.get(FIRST_NAME_TAG)),
+        last_name=_text(values.get(LAST_NAME_TAG)),
+        tags=tag_names_of(raw),
+        status=SubscriptionStatus(status) if status is not None else None,
     )
+
+
+def tag_names_of(contact: Mapping[str, Any]) -> tuple[str, ...] | None:
+    """The names of a contact's tags (`[{id, name}]`); None when the answer has no tag list."""
+    tags = contact.get("tags")
+    if not isinstance(tags, list):
+        return None
+    return tuple(t["name"] for t in tags if isinstance(t, dict) and isinstance(t.get("name"), str))
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 def unreadable(provider: ProviderName, what: str) -> ProviderError:

@@ -15,8 +15,9 @@ from typing import ClassVar
 
 import httpx
 
-from providers.base import Runtime, not_stored
+from providers.base import Runtime
 from providers.bulk import one_by_one
+from providers.capabilities import Capabilities, Stored, rate_limit_of
 from providers.catalogue import Catalogue, Clock
 from providers.errors import ErrorCode, Failure, ProviderError
 from providers.heymarket import wire
@@ -31,6 +32,7 @@ from providers.model import (
     ContactDraft,
     ContactRef,
     CustomFields,
+    FieldDefinition,
     FieldMode,
     FieldsResult,
     IndexedContact,
@@ -46,7 +48,6 @@ MAX_TAGS = 5
 TAG_PAGE = 30  # Heymarket's page size for POST /v1/tags
 MAX_TAG_PAGES = 200
 REQUESTS_PER_CONTACT = 2  # a bulk contact is the lookup, then the create or the update
-_STORED_STATUSES = (SubscriptionStatus.SUBSCRIBED, SubscriptionStatus.UNSUBSCRIBED)
 
 
 class HeymarketAdapter:
@@ -54,10 +55,6 @@ class HeymarketAdapter:
     # Heymarket has no bulk endpoint the gateway uses (see docs/heymarket.md): a bulk is handed
     # over whole and admitted contact by contact at the budget's pace.
     bulk_window: ClassVar[int | None] = None
-    # The optional unified inputs it keeps; any other given is said in a warning.
-    STORED: ClassVar[frozenset[str]] = frozenset(
-        ("email", "firstName", "lastName", "tags", "status")
-    )
 
     def __init__(
         self,
@@ -70,6 +67,7 @@ class HeymarketAdapter:
     ) -> None:
         self.settings = settings
         self.runtime = runtime
+        self.capabilities = self.describe(settings)
         self.http = ProviderHttp(
             self.provider, client, ERROR_TABLE, read_error, runtime.guard, wire.stand_in
         )
@@ -95,27 +93,36 @@ class HeymarketAdapter:
 
     # -- checks the gateway can make itself ------------------------------------------------
 
+    @classmethod
+    def describe(cls, settings: HeymarketSettings | None) -> Capabilities:
+        """What a Heymarket account stores (`settings` None: one not configured here)."""
+        return Capabilities(
+            provider=cls.provider,
+            contact_key="phone",
+            required={"phone": "Heymarket needs a phone number"},
+            update_finds_by=("id", "phone"),
+            stored={
+                "phone": Stored("phone", "E.164 without its '+'"),
+                "email": Stored("email"),
+                "firstName": Stored("first", "kept on updates that do not give it"),
+                "lastName": Stored("last", "kept on updates that do not give it"),
+                "customFields": Stored("custom", "by field id; names from the contact fields"),
+                "fieldMode": Stored("overwrite", "REPLACE replaces every custom value"),
+                "tags": Stored("tags", "by tag id; names from the account's tags"),
+                "status": Stored("is_opted_out", "UNSUBSCRIBED opts out, SUBSCRIBED opts in"),
+                "heymarket": Stored("display_name, avatar, assignee_id"),
+            },
+            not_stored={"enrollInJourneys": "Heymarket has no journeys"},
+            statuses=(SubscriptionStatus.SUBSCRIBED, SubscriptionStatus.UNSUBSCRIBED),
+            max_tags=MAX_TAGS,
+            rate_limit=rate_limit_of(HeymarketSettings, settings),
+        )
+
     def check(self, contact: ContactDraft) -> Failure | None:
-        if not contact.phone:
-            return Failure(E.MISSING_PHONE_NUMBER, "Heymarket needs a phone number", field="phone")
-        if contact.tags is not None and len(contact.tags) > MAX_TAGS:
-            return Failure(
-                E.TOO_MANY_TAGS,
-                f"{len(contact.tags)} tags; Heymarket keeps at most {MAX_TAGS} per contact",
-                field="tags",
-            )
-        return None
+        return self.capabilities.refusal(contact)
 
     def warnings_for(self, contact: ContactDraft) -> list[str]:
-        notes = not_stored(contact, self.provider, self.STORED)
-        if contact.enroll_in_journeys:
-            notes.append("enrollInJourneys was ignored: Heymarket has no journeys")
-        if contact.status is not None and contact.status not in _STORED_STATUSES:
-            notes.append(
-                f"status {contact.status.value} was not sent: Heymarket stores only "
-                "UNSUBSCRIBED (opted out) or SUBSCRIBED"
-            )
-        return notes
+        return self.capabilities.warnings(contact)
 
     # -- the three operations ---------------------------------------------------------------
 
@@ -149,6 +156,13 @@ class HeymarketAdapter:
         return await self.writer.update_fields(ref, fields, mode)
 
     # -- catalogues -------------------------------------------------------------------------
+
+    async def field_definitions(self) -> list[FieldDefinition]:
+        # Clients write Heymarket's custom fields by name (or numeric id).
+        return [FieldDefinition(name, name) for name in sorted(await self.fields.entries())]
+
+    async def tag_names(self) -> list[str]:
+        return sorted(await self.tags.entries())
 
     async def _load_fields(self) -> dict[str, int]:
         reply = await self.http.call(

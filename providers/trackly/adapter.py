@@ -13,8 +13,9 @@ from urllib.parse import quote
 
 import httpx
 
-from providers.base import Runtime, not_stored
+from providers.base import Runtime
 from providers.bulk import fan_out
+from providers.capabilities import Capabilities, Stored, rate_limit_of
 from providers.errors import ErrorCode, Failure, ProviderError
 from providers.http import ProviderHttp, compact_json
 from providers.model import (
@@ -23,6 +24,7 @@ from providers.model import (
     ContactRecord,
     ContactRef,
     CustomFields,
+    FieldDefinition,
     FieldMode,
     FieldsResult,
     IndexedContact,
@@ -39,10 +41,6 @@ E = ErrorCode
 
 class TracklyAdapter:
     provider: ClassVar[ProviderName] = ProviderName.TRACKLY
-    # The optional unified inputs it keeps; any other given is said in a warning.
-    STORED: ClassVar[frozenset[str]] = frozenset(
-        ("listNumber", "signupDate", "ipAddress", "signupUrl")
-    )
 
     def __init__(self, settings: TracklySettings, client: httpx.AsyncClient, runtime: Runtime):
         self.settings = settings
@@ -51,25 +49,53 @@ class TracklyAdapter:
             self.provider, client, ERROR_TABLE, read_error, runtime.guard, wire.stand_in
         )
         self._auth = {"X-Api-Key": secret(settings.api_key)}
+        self.capabilities = self.describe(settings)
         # The service hands a bulk over this many contacts at a time: one full request per
         # concurrent call, so the next window is checked while this one is on the wire.
         self.bulk_window: int | None = wire.MAX_ITEMS_PER_REQUEST * runtime.bulk_concurrency
 
     # -- checks the gateway can make itself ------------------------------------------------
 
-    def check(self, contact: ContactDraft) -> Failure | None:
-        if not contact.phone:
-            return Failure(E.MISSING_PHONE_NUMBER, "Trackly needs a phone number", field="phone")
-        if not (contact.list_number or self.settings.default_list_number):
-            return Failure(
-                E.MISSING_LIST_NUMBER,
-                "Trackly needs a listNumber and no default_list_number is configured",
-                field="listNumber",
+    @classmethod
+    def describe(cls, settings: TracklySettings | None) -> Capabilities:
+        """What a Trackly account stores (`settings` None: one not configured here)."""
+        default = settings.default_list_number if settings is not None else None
+        required = {"phone": "Trackly needs a phone number"}
+        if default is None:
+            required["listNumber"] = (
+                "Trackly needs a listNumber and no default_list_number is configured"
             )
-        return None
+        return Capabilities(
+            provider=cls.provider,
+            contact_key="phone",
+            required=required,
+            update_finds_by=("phone", "listNumber"),
+            stored={
+                "phone": Stored("phone_number", "E.164 with its '+'"),
+                "listNumber": Stored(
+                    "list_number",
+                    f"defaults to {default}" if default else "required (no default configured)",
+                ),
+                "customFields": Stored(
+                    "custom_fields", "free-form keys, kept per sending list (no catalogue)"
+                ),
+                "fieldMode": Stored("override_custom_fields", "REPLACE replaces the list's fields"),
+                "enrollInJourneys": Stored("use_journeys"),
+                "signupDate": Stored("signup_date", "sent in UTC"),
+                "ipAddress": Stored("ip_address"),
+                "signupUrl": Stored("url"),
+                "trackly": Stored("skip_journey_if_exists, ad_network_source, ad_network_id"),
+            },
+            native_bulk=True,
+            max_contacts_per_request=wire.MAX_ITEMS_PER_REQUEST,
+            rate_limit=rate_limit_of(TracklySettings, settings),
+        )
+
+    def check(self, contact: ContactDraft) -> Failure | None:
+        return self.capabilities.refusal(contact)
 
     def warnings_for(self, contact: ContactDraft) -> list[str]:
-        return not_stored(contact, self.provider, self.STORED)
+        return self.capabilities.warnings(contact)
 
     # -- upsert -----------------------------------------------------------------------------
 
@@ -80,9 +106,9 @@ class TracklyAdapter:
         )
         answer = wire.upsert_answer(self.http.object_of(reply))
         return UpsertResult(
-            contact=ContactRecord(
-                self.provider, id=answer["contact_id"] or str(contact.phone), phone=contact.phone
-            ),
+            # Trackly's write API finds a contact by its phone, never by an id: the phone is
+            # its id in every answer (upsert, bulk, updateContactFields alike).
+            contact=ContactRecord(self.provider, id=str(contact.phone), phone=contact.phone),
             created=answer["created"],
             list_membership_created=answer["list_membership_created"],
             list_contact_id=answer["list_contact_id"],
@@ -181,3 +207,11 @@ class TracklyAdapter:
             stored = wire.fields_after(current, fields, mode)
         record = ContactRecord(self.provider, id=ref.phone, phone=ref.phone, custom_fields=stored)
         return FieldsResult(contact=record, custom_fields=stored)
+
+    # -- catalogues: none; custom fields are free-form and there are no tags ------------------
+
+    async def field_definitions(self) -> list[FieldDefinition]:
+        return []
+
+    async def tag_names(self) -> list[str]:
+        return []

@@ -5,6 +5,7 @@ JSON only; phones and list numbers are E.164 with their '+'; dates ISO 8601 in U
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -94,7 +95,7 @@ def bulk_counts(body: Mapping[str, Any]) -> BulkResult:
         contacts_created=as_int(body.get("contacts_created")),
         list_contacts_created=as_int(body.get("list_contacts_created")),
         journeys_enrolled=as_int(body.get("journeys_enrolled")),
-        warnings=as_strings(body.get("warnings")),
+        warnings=warnings_of(body),
     )
 
 
@@ -129,15 +130,39 @@ def _item_for(
     return None
 
 
+# Trackly's parameter names as the gateway's clients know them: its warnings name its own.
+UNIFIED_NAMES = {
+    "use_journeys": "enrollInJourneys",
+    "skip_journey_if_exists": "trackly.skipJourneyIfExists",
+    "phone_number": "phone",
+    "list_number": "listNumber",
+    "custom_fields": "customFields",
+    "override_custom_fields": "fieldMode",
+    "merge_fields": "mode",
+    "signup_date": "signupDate",
+    "ip_address": "ipAddress",
+    "ad_network_source": "trackly.adNetworkSource",
+    "ad_network_id": "trackly.adNetworkId",
+}
+_WIRE_NAME = re.compile(r"\b(" + "|".join(UNIFIED_NAMES) + r")\b")
+
+
+def warnings_of(body: Mapping[str, Any]) -> list[str]:
+    """The answer's warnings, naming the unified inputs rather than Trackly's parameters."""
+    return [
+        _WIRE_NAME.sub(lambda m: UNIFIED_NAMES[m.group(1)], w)
+        for w in as_strings(body.get("warnings"))
+    ]
+
+
 def upsert_answer(body: Mapping[str, Any]) -> dict[str, Any]:
     """The fields of `POST /v2/contacts`' answer the gateway reports."""
     return {
-        "contact_id": as_str(body.get("contact_id")),
         "created": bool(body.get("is_new_contact")),
         "list_membership_created": bool(body.get("is_new_list_contact")),
         "list_contact_id": as_str(body.get("list_contact_id")),
         "journeys_enrolled": as_int(body.get("journeys_enrolled")),
-        "warnings": tuple(as_strings(body.get("warnings"))),
+        "warnings": tuple(warnings_of(body)),
     }
 
 

@@ -18,20 +18,32 @@ generic path.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import (
+    ASTValidationRule,
     DirectiveNode,
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
+    GraphQLEnumType,
+    GraphQLError,
     GraphQLField,
+    GraphQLInputObjectType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLScalarType,
     GraphQLSchema,
     OperationDefinitionNode,
     OperationType,
+    Undefined,
     Visitor,
+    parse,
+    specified_rules,
+    type_from_ast,
+    validate,
     visit,
 )
 from strawberry.extensions import SchemaExtension
@@ -116,8 +128,42 @@ class PlanBook:
         if plan.operation_name is not None:
             plans.by_name[plan.operation_name] = plan
 
+    def plans_of(self, query: str) -> list[Plan]:
+        """The plans a document has (one per operation planned)."""
+        found = self._documents.get(query)
+        if found is None:
+            return []
+        plans = list(found.by_name.values())
+        if found.sole is not None and found.sole not in plans:
+            plans.append(found.sole)
+        return plans
+
     def recorder(self) -> SchemaExtension:
         return PlanRecorder(self)
+
+    def plan_ahead(self, query: str, rules: Sequence[type[ASTValidationRule]]) -> str | None:
+        """Plan every mutation of a document no request has sent yet (a persisted operations
+        manifest's, at start-up); what is wrong with it, if it cannot run at all."""
+        try:
+            document = parse(query)
+        except GraphQLError as exc:
+            return f"does not parse: {exc.message}"
+        errors = validate(self.schema._schema, document, [*specified_rules, *rules])
+        if errors:
+            return f"is not valid against the schema: {errors[0].message}"
+        operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+        for operation in operations:
+            if operation.operation is not OperationType.MUTATION:
+                continue  # only mutations have plans; queries are cached by strawberry
+            name = operation.name.value if operation.name else None
+            # Placeholder variables: graphql-core's executor set-up needs values that coerce;
+            # the plan keeps only their types, never the values.
+            variables = {
+                d.variable.name.value: _placeholder(type_from_ast(self.schema._schema, d.type))
+                for d in operation.variable_definitions or ()
+            }
+            self.learn(query, name if len(operations) > 1 else None, document, variables)
+        return None
 
     def _has_middleware(self) -> bool:
         """Whether an extension resolves fields (graphql-core middleware): plans run none."""
@@ -216,3 +262,22 @@ def _has_directives(document: DocumentNode) -> bool:
     finder = _DirectiveFinder()
     visit(document, finder)
     return finder.found
+
+
+def _placeholder(type_: Any) -> Any:
+    """The smallest value a variable of `type_` accepts (required input fields filled in)."""
+    if isinstance(type_, GraphQLNonNull):
+        type_ = type_.of_type
+        if isinstance(type_, GraphQLList):
+            return []
+        if isinstance(type_, GraphQLEnumType):
+            return next(iter(type_.values))
+        if isinstance(type_, GraphQLInputObjectType):
+            return {
+                name: _placeholder(field.type)
+                for name, field in type_.fields.items()
+                if isinstance(field.type, GraphQLNonNull) and field.default_value is Undefined
+            }
+        if isinstance(type_, GraphQLScalarType):
+            return {"Int": 0, "Float": 0.0, "Boolean": False}.get(type_.name, "")
+    return None

@@ -104,6 +104,12 @@ def test_the_playground_runs_the_upsert_example_with_no_request_beyond_the_gatew
         assert tab_titles(browser) == EXAMPLE_NAMES
         hints = browser.find_element(By.CSS_SELECTOR, '[data-testid="sandbox-hints"]').text
         assert "+18005551234" in hints and "+14155550123" in hints
+        facts = WebDriverWait(browser, 15).until(
+            lambda c: c.find_element(By.CSS_SELECTOR, '[data-testid="facts-HEYMARKET"]').text
+        )
+        assert "plan" in facts and "at most 5 tags" in facts  # its catalogue, its capabilities
+        lark = browser.find_element(By.CSS_SELECTOR, '[data-testid="facts-CAMPAIGNLARK"]').text
+        assert "lead_source (required)" in lark
         answer = run_tab(browser, "TracklyUpsertContact", "UpsertContactSuccess")
         ARTIFACTS.mkdir(exist_ok=True)
         browser.save_screenshot(str(ARTIFACTS / "playground.png"))

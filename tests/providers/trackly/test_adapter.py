@@ -82,7 +82,7 @@ async def test_upsert_sends_every_documented_parameter_with_the_key_in_x_api_key
         "__typename": "UpsertContactSuccess",
         "contact": {
             "provider": "TRACKLY",
-            "id": "665a1b2c3d4e5f6a7b8c9d0e",
+            "id": "+14155559876",  # a Trackly contact's id is its phone, in every answer
             "phone": "+14155559876",
             "email": None,
             "customFields": None,

@@ -275,3 +275,44 @@ async def test_every_window_refused_for_the_account_is_the_answer_once() -> None
 
 def _outcome(result: dict[str, Any]) -> tuple[str, str, str | None]:
     return result["__typename"], result["code"], result["field"]
+
+
+async def test_one_contact_has_one_id_in_every_answer() -> None:
+    sandbox = Sandbox()
+    phone = {"phone": "4155552671"}
+    async with serve(sandbox.config(), sandbox=sandbox) as gw:
+        upserted = await gw.data(UPSERT, {"provider": "TRACKLY", "contact": phone})
+        bulk = await gw.data(BULK, {"provider": "TRACKLY", "contacts": [phone]})
+        updated = await gw.data(
+            UPDATE, {"provider": "TRACKLY", "contact": phone, "fields": {"tier": "gold"}}
+        )
+    assert bulk["bulkUpsertContacts"]["errorCount"] == 0
+    ids = {
+        upserted["upsertContact"]["contact"]["id"],
+        updated["updateContactFields"]["contact"]["id"],
+    }
+    assert ids == {"+14155552671"}
+
+
+async def test_warnings_name_the_unified_input_not_trackly_parameters() -> None:
+    sandbox = Sandbox()
+    async with serve(sandbox.config(), sandbox=sandbox) as gw:
+        data = await gw.data(UPSERT, {"provider": "TRACKLY", "contact": {"phone": "4155552671"}})
+    [warning] = data["upsertContact"]["warnings"]
+    assert "enrollInJourneys" in warning and "use_journeys" not in warning
+
+
+async def test_bulk_warnings_say_which_contacts_they_concern() -> None:
+    sandbox = Sandbox()
+    contacts: list[dict[str, Any]] = [
+        {"phone": "4155552671", "email": "a@example.com", "enrollInJourneys": True},
+        {"phone": "4155552672", "tags": ["vip"], "enrollInJourneys": True},
+        {"phone": "4155552673", "email": "c@example.com", "enrollInJourneys": True},
+    ]
+    async with serve(sandbox.config(), sandbox=sandbox) as gw:
+        data = await gw.data(BULK, {"provider": "TRACKLY", "contacts": contacts})
+    warnings = data["bulkUpsertContacts"]["warnings"]
+    assert any(
+        w.startswith("email was not sent") and w.endswith("(contacts 0, 2)") for w in warnings
+    )
+    assert any(w.startswith("tags was not sent") and w.endswith("(contacts[1])") for w in warnings)

@@ -19,6 +19,7 @@ from gateway.config import GatewaySettings
 from gateway.sandbox import Sandbox
 from gateway.schema.compiled.execute import PlanRunner
 from gateway.service import ContactService
+from tests.gateway.schema.compiled.test_differential import _fast_path
 from tests.support import serve
 
 UPSERT_FULL = """
@@ -297,10 +298,7 @@ async def test_a_bug_under_the_fast_path_is_masked_as_strawberry_masks_it(
 
 def _book(app: Any) -> Any:
     """The PlanBook behind the app's /graphql route."""
-    for route in app.routes:
-        if getattr(route, "path", None) == "/graphql":
-            return route.endpoint.graphql._fast.book
-    raise AssertionError("no /graphql route")
+    return _fast_path(app).book
 
 
 async def test_the_access_log_names_the_operation_either_way(

@@ -1,0 +1,144 @@
+"""What a provider account can store and how it is reached, declared once per adapter.
+
+The same declaration produces the gateway's local refusals (a missing contact key, too many
+tags), its warnings (an input the provider has nowhere to keep is said, never dropped
+silently) and what clients read as `providers { capabilities }`: the three cannot disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from providers.errors import ErrorCode, Failure
+from providers.model import ContactDraft, FieldMode, ProviderName, SubscriptionStatus
+from providers.settings import ProviderSettings
+
+# Every unified contact input: (ContactDraft attribute, the name clients know it by).
+INPUTS: tuple[tuple[str, str], ...] = (
+    ("phone", "phone"),
+    ("email", "email"),
+    ("first_name", "firstName"),
+    ("last_name", "lastName"),
+    ("list_number", "listNumber"),
+    ("custom_fields", "customFields"),
+    ("field_mode", "fieldMode"),
+    ("tags", "tags"),
+    ("status", "status"),
+    ("enroll_in_journeys", "enrollInJourneys"),
+    ("signup_date", "signupDate"),
+    ("ip_address", "ipAddress"),
+    ("signup_url", "signupUrl"),
+    ("trackly", "trackly"),
+    ("heymarket", "heymarket"),
+)
+_MISSING = {
+    "phone": ErrorCode.MISSING_PHONE_NUMBER,
+    "email": ErrorCode.MISSING_EMAIL,
+    "listNumber": ErrorCode.MISSING_LIST_NUMBER,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """Where the provider keeps one unified input."""
+
+    provider_field: str
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FieldReport:
+    field: str
+    stored: bool
+    provider_field: str | None
+    note: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    provider: ProviderName
+    contact_key: str  # the input a contact is found by: "phone" or "email"
+    # Inputs a contact cannot go without (the contact key first), with what the gateway says
+    # when one is missing.
+    required: Mapping[str, str]
+    update_finds_by: tuple[str, ...]  # the ContactRefInput fields an update can find it by
+    stored: Mapping[str, Stored]  # unified input -> where it is kept; any other is not stored
+    # Why an input is not kept, where that says more than "contacts have no <input>".
+    not_stored: Mapping[str, str] = field(default_factory=dict)
+    field_modes: tuple[FieldMode, ...] = (FieldMode.MERGE, FieldMode.REPLACE)
+    statuses: tuple[SubscriptionStatus, ...] = ()
+    max_tags: int | None = None
+    native_bulk: bool = False
+    max_contacts_per_request: int | None = None
+    rate_limit: str | None = None
+
+    def fields(self) -> list[FieldReport]:
+        """Every unified input, stored or not, in the schema's order."""
+        reports = []
+        for _, name in INPUTS:
+            kept = self.stored.get(name)
+            if kept is not None:
+                reports.append(FieldReport(name, True, kept.provider_field, kept.note))
+            else:
+                reports.append(FieldReport(name, False, None, self._reason(name)))
+        return reports
+
+    def refusal(self, contact: ContactDraft) -> Failure | None:
+        """What the gateway refuses itself, without a call: a required input missing (the
+        contact key first), too many tags."""
+        for name, message in self.required.items():
+            if not getattr(contact, _attribute(name)):
+                return Failure(_MISSING[name], message, field=name)
+        tags = contact.tags
+        if self.max_tags is not None and tags is not None and len(tags) > self.max_tags:
+            return Failure(
+                ErrorCode.TOO_MANY_TAGS,
+                f"{len(tags)} tags; {self.provider.label} keeps at most {self.max_tags} per "
+                "contact",
+                field="tags",
+            )
+        return None
+
+    def warnings(self, contact: ContactDraft) -> list[str]:
+        """One warning per given input the provider has nowhere to keep."""
+        notes = []
+        for attr, name in INPUTS:
+            value = getattr(contact, attr)
+            if name in self.stored or value is None or value is False or name == "fieldMode":
+                continue
+            if name in OPTIONS:
+                notes.append(f"{name} options were ignored: {self._reason(name)}")
+            else:
+                verb = "ignored" if isinstance(value, bool) else "not sent"
+                notes.append(f"{name} was {verb}: {self._reason(name)}")
+        status = contact.status
+        if status is not None and "status" in self.stored and status not in self.statuses:
+            kept = " or ".join(s.value for s in self.statuses)
+            notes.append(
+                f"status {status.value} was not sent: {self.provider.label} stores only {kept}"
+            )
+        return notes
+
+    def _reason(self, name: str) -> str:
+        if name in self.not_stored:
+            return self.not_stored[name]
+        if name in OPTIONS:
+            return f"the contact was sent to {self.provider.label}"
+        return f"{self.provider.label} contacts have no {name}"
+
+
+# Inputs that are one provider's extras: another provider ignores them.
+OPTIONS = frozenset({"trackly", "heymarket"})
+
+
+def _attribute(name: str) -> str:
+    return next(attr for attr, input_name in INPUTS if input_name == name)
+
+
+def rate_limit_of(kind: type[ProviderSettings], settings: ProviderSettings | None) -> str | None:
+    """The account's budget: its configured rate_limit, or the provider's documented default."""
+    if settings is not None:
+        return settings.rate_limit
+    default = kind.model_fields["rate_limit"].default
+    return default if isinstance(default, str) else None
