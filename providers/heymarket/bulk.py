@@ -165,14 +165,19 @@ class BulkImport:
             else:
                 groups.setdefault(item.contact.phone, []).append(_Entry(item, checked))
         queue = deque(groups.values())
-        async with asyncio.TaskGroup() as tasks:
-            self._tasks = tasks
-            workers = [
-                tasks.create_task(self._work(queue))
-                for _ in range(min(self.concurrency, len(queue)))
-            ]
-            if workers:
-                tasks.create_task(self._drain_after(workers))
+        try:
+            async with asyncio.TaskGroup() as tasks:
+                self._tasks = tasks
+                workers = [
+                    tasks.create_task(self._work(queue))
+                    for _ in range(min(self.concurrency, len(queue)))
+                ]
+                if workers:
+                    tasks.create_task(self._drain_after(workers))
+        finally:
+            # Cancelled (the client left): no batch may start once the bulk is over.
+            if self._timer is not None:
+                self._timer.cancel()
         self.refusals.raise_if_account_refused()
         return self.total
 

@@ -479,3 +479,25 @@ async def test_every_answer_to_a_batch_reaches_each_of_its_contacts(
             assert (error["providerCode"], error["origin"]) == (None, "TRANSPORT"), result
         if case.field is not None:
             assert error["field"] == f"contacts[{index}].{case.field}", result
+
+
+@pytest.mark.looptime
+async def test_a_bulk_whose_client_left_sends_nothing_more() -> None:
+    """One contact waits for its batch while another's look-up hangs; the client leaves: the
+    waiting batch never goes out, and nothing fails in the background."""
+    loop = asyncio.get_running_loop()
+    troubles: list[dict[str, Any]] = []
+    loop.set_exception_handler(lambda _, context: troubles.append(context))
+    sandbox = Sandbox()
+    hang = Fault(delay=100.0, passthrough=True, path="/v1/contact/get", body_contains=wire(2))
+    sandbox.heymarket.faults.add(hang)
+    contacts = [{"phone": phone(1)}, {"phone": phone(2)}]
+    async with serve(sandbox_config(sandbox), sandbox=sandbox) as gw:
+        call = asyncio.ensure_future(gw.data(BULK, {"provider": HM, "contacts": contacts}))
+        await asyncio.sleep(1.0)
+        call.cancel()
+        await asyncio.gather(call, return_exceptions=True)
+        await asyncio.sleep(30.0)  # past batch_wait_seconds
+    requests = sandbox.heymarket.requests
+    assert CREATE not in requests and BATCH not in requests
+    assert troubles == []
