@@ -78,10 +78,13 @@ upgrade: | $(BIN)/python
 	$(BIN)/python -m pytest $(DIFFERENTIAL)
 	@echo "Locks refreshed; review 'git diff $(LOCK) $(DEV_LOCK)', then run make check."
 
-# Loopback only, a few minutes; wrk comes from Debian's packages when missing.
+# Loopback only; wrk comes from Debian's packages when missing. Sections 1-4 take a few
+# minutes, section 6 (Heymarket imports at the real budget) about 13 more:
+# `make bench BENCH_ARGS="--only 6"` runs it alone.
+BENCH_ARGS ?=
 bench: $(STAMP)
 	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk; }
-	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache playground/node_modules gateway/playground/assets \

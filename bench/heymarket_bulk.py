@@ -1,8 +1,12 @@
-"""Heymarket bulk: paced single calls (what the adapter does) vs the batch endpoint.
+"""Heymarket bulk: the gateway's bulk vs the batch endpoint used alone vs no pacing.
 
 Runs against the in-process simulator (500 requests/minute, 429 past it) on a virtual clock
-(looptime), so minutes of pacing cost no real time. Prints, per strategy: requests sent, 429s
-drawn, virtual time to finish, contacts created or updated, and the real CPU time spent.
+(looptime), so minutes of pacing cost no real time: a quick look at the strategies' request
+counts and correctness, not a benchmark (`make bench` section 6 measures the gateway's bulk in
+real time). Prints, per strategy: requests sent, 429s drawn, virtual time to finish, contacts
+created or updated, and the real CPU time spent. The gateway's bulk is what the adapter does
+(look-ups, updates, new contacts in batches); the batch endpoint alone shows why it cannot be
+used alone (`overwrite=false` skips existing contacts).
 
     .venv/bin/python bench/heymarket_bulk.py [CONTACTS]
 """
@@ -131,11 +135,11 @@ def show(title: str, rows: list[dict[str, Any]]) -> None:
 
 async def main(n: int) -> None:
     show(
-        f"paced single calls, {n} contacts (lookup + create/update each)",
+        f"the gateway's bulk, {n} contacts (look-ups, updates, batches for the new ones)",
         await via_gateway(n, "500/minute"),
     )
     show(f"batch endpoint, chunks of 1000, overwrite=false, {n} contacts", await via_batch(n, 1000))
-    show(f"unpaced single calls (no client-side pacing), {n} contacts", await via_gateway(n, None))
+    show(f"the gateway's bulk without client-side pacing, {n} contacts", await via_gateway(n, None))
 
 
 if __name__ == "__main__":

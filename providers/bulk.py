@@ -1,8 +1,8 @@
 """Bulk fan-out, written once for every provider: bounded concurrency, whole-chunk failures per
 contact, and the one rule for a bulk the account itself was refused.
 
-A chunk is what one `send` call handles: a native bulk request (Trackly), one contact
-(CampaignLark), the contacts sharing a phone, in order (Heymarket). `send` answers the chunk's
+A chunk is what one `send` call handles: a native bulk request (Trackly), the contacts sharing
+an email, in order (CampaignLark). `send` answers the chunk's
 counts and per-contact failures, or raises ProviderError when the chunk failed as a whole; then
 every contact of the chunk gets that failure, so nothing is dropped silently.
 
@@ -75,8 +75,9 @@ async def fan_out(
     per contact with `per_contact`: a chunk whose contacts go one after another).
 
     With `admission`, each contact of a chunk first takes a slot from it, before the chunk's
-    deadline starts: a provider whose budget is the bottleneck (Heymarket) admits contacts at
-    the pace the budget allows, and the deadline then bounds the provider's work alone.
+    deadline starts: a provider whose budget is the bottleneck admits contacts at the pace the
+    budget allows, and the deadline then bounds the provider's work alone. (Heymarket, whose
+    contacts cost one to two requests each, admits each request instead: heymarket/bulk.py.)
     """
     total = BulkResult()
     refusals = Refusals()

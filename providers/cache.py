@@ -4,12 +4,14 @@ For what an adapter learns about an account and may reuse for a while (field ids
 tag ids). `MemoryCache` keeps it in this process (the default); `RedisCache` shares it with every
 worker and host of the account, and falls back to its own MemoryCache while Redis is down.
 Keys are the adapter's own short names (e.g. "fields"); the cache scopes them to the account.
-Values are strings: an adapter stores JSON. Never put a contact's data in a key.
+Values are strings: an adapter stores JSON. Never put a contact's data in a key (an adapter that
+keeps something per contact keys it by a keyed digest: see providers/heymarket/ids.py).
 """
 
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from typing import Protocol
 
 from providers.model import ProviderName
@@ -32,12 +34,23 @@ class SharedCache(Protocol):
     async def delete(self, key: str) -> None: ...
 
 
+# Entries one process keeps for an account at most. Catalogues take a few; an adapter may keep
+# one per contact it met (Heymarket's phone -> id), which must not grow a process without end.
+MEMORY_CACHE_ENTRIES = 100_000
+
+
 class MemoryCache:
+    """Entries expire when read after their TTL; past `max_entries`, the entry written longest
+    ago goes first (a cache: whatever it drops is fetched again)."""
+
     shared = False
 
-    def __init__(self, *, clock: Clock = time.monotonic) -> None:
+    def __init__(
+        self, *, clock: Clock = time.monotonic, max_entries: int = MEMORY_CACHE_ENTRIES
+    ) -> None:
         self._clock = clock
-        self._entries: dict[str, tuple[str, float]] = {}
+        self.max_entries = max(1, max_entries)
+        self._entries: OrderedDict[str, tuple[str, float]] = OrderedDict()
 
     async def get(self, key: str) -> str | None:
         entry = self._entries.get(key)
@@ -51,6 +64,9 @@ class MemoryCache:
 
     async def set(self, key: str, value: str, ttl: float) -> None:
         self._entries[key] = (value, self._clock() + ttl)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
 
     async def delete(self, key: str) -> None:
         self._entries.pop(key, None)

@@ -3,7 +3,9 @@
 Wire format (wire.py): JSON, phones in E.164 without '+', a Bearer JWT or the legacy key
 (auth.py), custom values keyed by numeric field id, errors `{"error": "bad_data", "message",
 "field"}` (errors.py). Clients speak field and tag names; two cached catalogues translate them
-(names.py); contacts.py looks a contact up, then creates or updates it.
+(names.py); contacts.py looks a contact up, then creates or updates it; bulk.py updates a bulk's
+existing contacts one by one and creates its new ones in batches; ids.py remembers each phone's
+id in the account cache.
 """
 
 from __future__ import annotations
@@ -16,15 +18,17 @@ from typing import ClassVar
 import httpx
 
 from providers.base import Runtime
-from providers.bulk import one_by_one
+from providers.bulk import fail_all
 from providers.capabilities import Capabilities, Stored, rate_limit_of
 from providers.catalogue import Catalogue, Clock
 from providers.errors import ErrorCode, Failure, ProviderError
 from providers.heymarket import wire
 from providers.heymarket.auth import JwtMinter, LegacyKey
+from providers.heymarket.bulk import BulkImport, PacedCalls
 from providers.heymarket.contacts import ContactWriter
 from providers.heymarket.errors import ERROR_TABLE, read_error
-from providers.heymarket.names import NameMap, Prepared
+from providers.heymarket.ids import ContactIds
+from providers.heymarket.names import NameMap
 from providers.heymarket.settings import HeymarketSettings
 from providers.http import ProviderHttp
 from providers.model import (
@@ -47,13 +51,12 @@ E = ErrorCode
 MAX_TAGS = 5
 TAG_PAGE = 30  # Heymarket's page size for POST /v1/tags
 MAX_TAG_PAGES = 200
-REQUESTS_PER_CONTACT = 2  # a bulk contact is the lookup, then the create or the update
 
 
 class HeymarketAdapter:
     provider: ClassVar[ProviderName] = ProviderName.HEYMARKET
-    # Heymarket has no bulk endpoint the gateway uses (see docs/heymarket.md): a bulk is handed
-    # over whole and admitted contact by contact at the budget's pace.
+    # A bulk is handed over whole: its requests are admitted one by one at the budget's pace,
+    # and its new contacts gathered into batches (bulk.py).
     bulk_window: ClassVar[int | None] = None
 
     def __init__(
@@ -87,7 +90,10 @@ class HeymarketAdapter:
             self._load_fields, what="custom field", key="fields"
         )
         self.tags: Catalogue[int] = catalogue(self._load_tags, what="tag", key="tags")
-        self.writer = ContactWriter(self.http, self.auth, NameMap(self.fields, self.tags))
+        self.ids = ContactIds(
+            runtime.cache, _key_material(settings), ttl=settings.contact_id_ttl_seconds
+        )
+        self.writer = ContactWriter(self.http, self.auth, NameMap(self.fields, self.tags), self.ids)
         # One admission pace per account, shared by its concurrent bulks.
         self.admission = admission_for(settings.rate_limit)
 
@@ -115,6 +121,14 @@ class HeymarketAdapter:
             not_stored={"enrollInJourneys": "Heymarket has no journeys"},
             statuses=(SubscriptionStatus.SUBSCRIBED, SubscriptionStatus.UNSUBSCRIBED),
             max_tags=MAX_TAGS,
+            # New contacts of a bulk go out in batches (POST /v1/batch/contacts); contacts
+            # that exist are updated one by one.
+            native_bulk=True,
+            max_contacts_per_request=(
+                settings.batch_size
+                if settings is not None
+                else HeymarketSettings.model_fields["batch_size"].default
+            ),
             rate_limit=rate_limit_of(HeymarketSettings, settings),
         )
 
@@ -133,22 +147,28 @@ class HeymarketAdapter:
         return await self.writer.upsert(prepared)
 
     async def bulk_upsert(self, items: Sequence[IndexedContact]) -> BulkResult:
-        """Paced single calls, not the batch endpoint: see docs/heymarket.md."""
-
-        async def prepare(items: Sequence[IndexedContact]) -> dict[int, Prepared | Failure]:
+        """Existing contacts updated one by one, new ones created in batches: see bulk.py."""
+        try:
             prepared = await self.writer.names.prepare([item.contact for item in items])
-            return {item.index: checked for item, checked in zip(items, prepared, strict=True)}
-
-        return await one_by_one(
-            self.provider,
-            items,
-            prepare=prepare,
-            write=lambda _, prepared: self.writer.upsert(prepared),
-            key=lambda contact: contact.phone,
+        except ProviderError as error:
+            refused = BulkResult()
+            fail_all(refused, items, error)
+            return refused
+        calls = PacedCalls(
+            self.http,
+            self.admission,
             concurrency=self.runtime.bulk_concurrency,
             deadline_seconds=self.runtime.deadline_seconds,
-            admission=self.admission,
         )
+        bulk = BulkImport(
+            self.provider,
+            self.writer.with_calls(calls),
+            batch_size=self.settings.batch_size,
+            batch_wait=self.settings.batch_wait_seconds,
+            concurrency=self.runtime.bulk_concurrency,
+        )
+        by_index = {item.index: checked for item, checked in zip(items, prepared, strict=True)}
+        return await bulk.run(items, by_index)
 
     async def update_fields(
         self, ref: ContactRef, fields: CustomFields, mode: FieldMode
@@ -188,15 +208,22 @@ class HeymarketAdapter:
 
 
 def admission_for(rate_limit: str | None) -> Pacer:
-    """The pace a bulk's contacts are admitted at: a little under half the request budget
-    (two requests each), before their deadline starts. The shared pacer still keeps every
-    request within the budget; without admission, contacts queued at once would wait past
-    their deadline for a slot and be refused."""
+    """The pace a bulk's requests are admitted at, before their deadline starts: a little
+    under the budget. The shared pacer still keeps every request within the budget; without
+    admission, requests queued at once would wait past their deadline for a slot and be
+    refused."""
     if rate_limit is None:
         return Unpaced()
     rate = Rate.parse(rate_limit)
-    # A twentieth of the budget stays free for catalogue loads, a lost create's lookup, and
-    # single mutations arriving during the bulk.
-    spare = max(1, rate.requests // 20)
-    contacts = max(1, (rate.requests - spare) // REQUESTS_PER_CONTACT)
-    return SlidingWindowPacer(Rate(contacts, rate.period))
+    # A fiftieth of the budget (10 a minute of Heymarket's 500) stays free for catalogue
+    # loads and single mutations arriving during an import. Every request of a bulk, its
+    # follow-ups included, is admitted here, so none of them needs that room.
+    spare = max(1, rate.requests // 50)
+    return SlidingWindowPacer(Rate(max(1, rate.requests - spare), rate.period))
+
+
+def _key_material(settings: HeymarketSettings) -> str:
+    """The account's credentials: what keys its cache entries (ids.py), the same on every host."""
+    if settings.secret_id is not None:
+        return f"{secret(settings.secret_id)}||{secret(settings.secret_key)}"
+    return secret(settings.api_key)

@@ -1,20 +1,29 @@
-"""Heymarket contact writes: look up, then create or update.
+"""Heymarket contact writes: look up, then create or update, whoever else writes the phone.
 
 Heymarket overwrites first and last name on every update, so an update always sends the
 current ones back unless the client gives new ones. A create is never re-sent blindly: when
 its answer is lost, the phone is looked up once and an existing contact is taken as created.
+
+Two writers of one new phone (two requests, two gateway processes, an import and a single
+upsert) both miss the look-up and both create; Heymarket refuses the second create. That
+refusal means "look again": the contact is looked up and updated, a few rounds at most, so
+every writer succeeds, one of them with `created: true`, and the last write wins as it would
+at the provider.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from providers.errors import ErrorCode, Failure, Origin, ProviderError
 from providers.heymarket import wire
 from providers.heymarket.auth import JwtMinter, LegacyKey
+from providers.heymarket.errors import may_already_exist
+from providers.heymarket.ids import ContactIds
 from providers.heymarket.names import NameMap, Prepared
-from providers.http import ProviderHttp, Reply
+from providers.http import Reply
 from providers.model import (
     ContactDraft,
     ContactRecord,
@@ -32,47 +41,171 @@ _LOST_ANSWER = frozenset({502, 504})  # the create may have happened behind thes
 LOST_CREATE_WARNING = (
     "Heymarket's answer to the create was lost; the contact was found by its phone afterwards"
 )
+# Look-up, then create or update, at most this many times: a create refused because the phone
+# was taken meanwhile looks again, and so does an update of a contact deleted meanwhile.
+ROUNDS = 3
+BATCH_PATH = "/v1/batch/contacts"
+
+
+class Calls(Protocol):
+    """How the writer sends a request: ProviderHttp, or a bulk's paced wrapper around it."""
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        idempotent: bool = True,
+        write: bool = False,
+    ) -> Reply: ...
+
+    def object_of(self, reply: Reply) -> dict[str, Any]: ...
+
+
+class _Look:
+    """`existing` not known yet: look the phone up first."""
+
+
+LOOK = _Look()
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """What a create or an update did: the contact's id, whether it was created, and what it
+    holds after the write as far as the gateway knows (Heymarket's write answers carry only
+    `{id, rev, uuid}`)."""
+
+    ident: int
+    created: bool
+    email: str | None
+    custom: Mapping[str, Any]
+    warnings: tuple[str, ...] = ()
 
 
 class ContactWriter:
     def __init__(
         self,
-        http: ProviderHttp,
+        http: Calls,
         auth: JwtMinter | LegacyKey,
         names: NameMap,
+        ids: ContactIds,
     ) -> None:
         self.http = http
         self.auth = auth
         self.names = names
+        self.ids = ids
+
+    def with_calls(self, http: Calls) -> ContactWriter:
+        """The same writer sending through `http` (a bulk's pacing)."""
+        return ContactWriter(http, self.auth, self.names, self.ids)
 
     # -- upsert -----------------------------------------------------------------------------
 
     async def upsert(self, prepared: Prepared) -> UpsertResult:
+        applied = await self.apply(prepared)
+        record = ContactRecord(
+            HEYMARKET,
+            id=str(applied.ident),
+            phone=prepared.contact.phone,
+            email=prepared.contact.email or applied.email,
+            custom_fields=await self.names.by_name(applied.custom),
+        )
+        return UpsertResult(contact=record, created=applied.created, warnings=applied.warnings)
+
+    async def apply(
+        self, prepared: Prepared, existing: wire.Existing | _Look | None = LOOK
+    ) -> Applied:
+        """Create the contact or update it, starting from `existing` when the caller already
+        looked it up (None: it was not there)."""
         assert prepared.contact.phone is not None
-        existing = await self.lookup({"phone": wire.wire_phone(prepared.contact.phone)})
-        if existing is None:
-            return await self._create(prepared)
+        phone = wire.wire_phone(prepared.contact.phone)
+        conflict: ProviderError | None = None
+        for round_ in range(1, ROUNDS + 1):
+            if isinstance(existing, _Look):
+                existing = await self.lookup({"phone": phone})
+            if existing is None:
+                if conflict is not None:
+                    raise conflict  # refused as taken, yet nowhere to be found: that answer stands
+                try:
+                    return await self._create(prepared)
+                except ProviderError as error:
+                    if round_ == ROUNDS or not may_already_exist(error):
+                        raise
+                    conflict, existing = error, LOOK  # created meanwhile: look again, update
+                    continue
+            try:
+                return await self._update(prepared, existing)
+            except ProviderError as error:
+                if round_ == ROUNDS or error.failure.code is not E.CONTACT_NOT_FOUND:
+                    raise
+                await self.ids.forget(phone)  # deleted since the look-up: look again
+                conflict, existing = None, LOOK
+        raise AssertionError("unreachable: the last round returns or raises")
+
+    async def put_known(self, prepared: Prepared, ident: int) -> bool:
+        """Update the contact at a remembered id, with the names the input gives (a bulk calls
+        this only when it gives both). False when the id is stale: forgotten, look it up."""
+        assert prepared.contact.phone is not None
+        body = wire.contact_body(prepared.contact, prepared.custom, prepared.tag_ids)
+        try:
+            await self._write("PUT", f"/v1/contact/{ident}", body, prepared.overwrite)
+        except ProviderError as error:
+            # 404, a refusal naming the contact, or the phone refused (the id now belongs to
+            # a contact with another phone): the id no longer stands for this phone.
+            if error.failure.code in (E.CONTACT_NOT_FOUND, E.INVALID_PHONE):
+                await self.ids.forget(prepared.contact.phone)
+                return False
+            raise
+        await self.ids.remember(prepared.contact.phone, ident)
+        return True
+
+    async def batch(self, prepared: list[Prepared]) -> set[str]:
+        """Create new contacts in one request; the phones (without '+') that failed.
+
+        `overwrite=false`: a phone that has a contact by now is skipped, never overwritten, so
+        a batch sent twice (a retry after a lost answer) creates nothing twice: the second
+        finds every contact the first made, and skips it.
+        """
+        bodies = [wire.contact_body(p.contact, p.custom, p.tag_ids) for p in prepared]
+        reply = await self.http.call(
+            "POST",
+            BATCH_PATH,
+            json_body=bodies,
+            params={"overwrite": "false"},
+            headers=self.auth.headers(),
+            idempotent=True,  # see above: re-sending it is safe, whatever the first one did
+            write=True,
+        )
+        failed = wire.batch_failures(reply.body, {body["phone"] for body in bodies})
+        if failed is None:
+            raise ProviderError(
+                Failure(
+                    E.PROVIDER_ERROR,
+                    "Heymarket answered a batch with something the gateway could not read",
+                    provider=HEYMARKET,
+                    origin=Origin.TRANSPORT,
+                )
+            )
+        return failed
+
+    async def _update(self, prepared: Prepared, existing: wire.Existing) -> Applied:
         body = wire.contact_body(prepared.contact, prepared.custom, prepared.tag_ids)
         _keep_names(body, existing)
         reply = await self._write("PUT", f"/v1/contact/{existing.id}", body, prepared.overwrite)
         ident = wire.read_id(self.http.object_of(reply).get("id")) or existing.id
         merged = _after(existing.custom, prepared.custom, prepared.overwrite)
-        return await self._result(prepared, ident, existing.email, merged, created=False)
+        return Applied(ident, False, existing.email, merged)
 
-    async def _create(self, prepared: Prepared) -> UpsertResult:
+    async def _create(self, prepared: Prepared) -> Applied:
         body = wire.contact_body(prepared.contact, prepared.custom, prepared.tag_ids)
         try:
             reply = await self._write("POST", "/v1/contact", body, None, idempotent=False)
         except ProviderError as error:
             found = await self._after_lost_create(error, body["phone"])
-            return await self._result(
-                prepared,
-                found.id,
-                found.email,
-                found.custom,
-                created=True,
-                warnings=(LOST_CREATE_WARNING,),
-            )
+            return Applied(found.id, True, found.email, found.custom, (LOST_CREATE_WARNING,))
         ident = wire.read_id(self.http.object_of(reply).get("id"))
         if ident is None:
             raise ProviderError(
@@ -83,7 +216,8 @@ class ContactWriter:
                     origin=Origin.TRANSPORT,
                 )
             )
-        return await self._result(prepared, ident, None, prepared.custom or {}, created=True)
+        await self.ids.remember(body["phone"], ident, created=True)
+        return Applied(ident, True, None, prepared.custom or {})
 
     async def _after_lost_create(self, error: ProviderError, phone: str) -> wire.Existing:
         """The contact a create made although its answer was lost; else the create's error."""
@@ -99,25 +233,6 @@ class ContactWriter:
         if found is None:
             raise error
         return found
-
-    async def _result(
-        self,
-        prepared: Prepared,
-        ident: int,
-        email: str | None,
-        custom: Mapping[str, Any],
-        *,
-        created: bool,
-        warnings: tuple[str, ...] = (),
-    ) -> UpsertResult:
-        record = ContactRecord(
-            HEYMARKET,
-            id=str(ident),
-            phone=prepared.contact.phone,
-            email=prepared.contact.email or email,
-            custom_fields=await self.names.by_name(custom),
-        )
-        return UpsertResult(contact=record, created=created, warnings=warnings)
 
     # -- custom fields ----------------------------------------------------------------------
 
@@ -171,6 +286,9 @@ class ContactWriter:
             phone=phone if phone.startswith("+") or not phone else f"+{phone}",
             email=existing.email,
             custom_fields=named,
+            # Only v2 answers the contact; v1 answers {id, rev, uuid} and the names stay unsaid.
+            first_name=answered.first if answered is not None else None,
+            last_name=answered.last if answered is not None else None,
         )
         return FieldsResult(contact=record, custom_fields=named)
 
@@ -196,6 +314,9 @@ class ContactWriter:
                     origin=Origin.TRANSPORT,
                 )
             )
+        phone = query.get("phone") or found.phone
+        if isinstance(phone, str):
+            await self.ids.remember(phone, found.id)
         return found
 
     async def _write(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from providers.errors import ErrorCode
+from providers.errors import ErrorCode, ProviderError
 from providers.errortable import ErrorRule, ErrorTable
 
 E = ErrorCode
@@ -95,6 +95,32 @@ def _field_named(body: dict[str, Any], text: str | None) -> str | None:
         return None
     named = named.strip().lower().replace("[", ".").rstrip("]")
     return {"tag": "tags", "tag_id": "tags", "id": "contact"}.get(named, named)
+
+
+# How a provider says "this phone is taken", in the words APIs use for it.
+_EXISTS = re.compile(
+    r"already[\s_-]*(?:exists?|taken|in[\s_-]*use|registered)|duplicat|(?<![a-z])exists(?![a-z])",
+    re.I,
+)
+
+
+def may_already_exist(error: ProviderError) -> bool:
+    """Whether a create's refusal may mean that the phone has a contact already.
+
+    Heymarket documents `bad_data` without saying what a create for a taken phone answers
+    (the simulator: 400 bad_data naming `phone`, "A contact with this phone already exists.").
+    So any wording of it counts, and so does any refusal of the phone: the phone was valid for
+    the gateway's own checks, and the look-up that follows settles it (a contact found is
+    updated; none found, and the refusal is the answer).
+    """
+    if error.status == 409:  # not documented, but what other APIs answer for it
+        return True
+    if error.status != 400:
+        return False
+    failure = error.failure
+    if failure.code is E.INVALID_PHONE:
+        return True
+    return any(_EXISTS.search(text) for text in (failure.message, failure.provider_code or ""))
 
 
 def _first_str(*values: Any) -> str | None:

@@ -6,8 +6,17 @@ say a behaviour is undocumented, it picks one and says so here:
 - 400 bodies are `{"error": "bad_data", "message": ..., "field": <wire field>}`;
 - `POST /v1/contact-fields` answers `{"fields": [{"id", "name", "type"}]}`;
 - `POST /v1/tags` takes `{"page": n}` (from 1) and answers a bare list of 30 at most;
-- a create for a phone that exists is 400 bad_data on `phone`;
-- tags sent on a create or an update replace the contact's tags.
+- a create for a phone that has a contact already is 400 `bad_data` naming `phone`, with the
+  message "A contact with this phone already exists." (the notes document only `bad_data` and
+  that it names the field; an update giving another contact's phone is refused the same way);
+- tags sent on a create or an update replace the contact's tags;
+- `POST /v1/batch/contacts?overwrite=false|true` takes a bare array of contacts, each as a
+  create takes it, and applies them in order. A phone that has a contact is skipped unless
+  `overwrite=true` (then it is written as an update with `overwrite=true`: names overwritten,
+  custom values replaced), and a skip is reported nowhere: it is neither a success nor a
+  failure. A contact the create would refuse is returned in the answer's array exactly as it
+  was sent, without a reason; the answer is `"ok"` when none failed. The whole request counts
+  once against the 500-a-minute budget, whatever its size (the notes give no other cost).
 
 Sandbox data:
 - JWT auth: secret id `SANDBOX_SECRET_ID`, secret key `SANDBOX_SECRET_KEY`; legacy key

@@ -105,6 +105,34 @@ def read_id(value: Any) -> int | None:
     return None
 
 
+def batch_failures(body: Any, sent: set[str]) -> set[str] | None:
+    """The phones a `POST /v1/batch/contacts` answer says failed; None when it cannot be read.
+
+    Documented: `"ok"`, or the array of the contacts that failed, without reasons. Read
+    tolerantly: entries may be the contacts as sent, or bare phones, and the array may come
+    wrapped in an object. An entry naming no phone of the batch makes the whole answer
+    unreadable: the gateway cannot tell which contacts it is about.
+    """
+    if isinstance(body, str):
+        return set() if body.strip().lower() == "ok" else None
+    if isinstance(body, dict):
+        wrapped = next((v for v in body.values() if isinstance(v, list)), None)
+        if wrapped is None:
+            ok = any(isinstance(v, str) and v.strip().lower() == "ok" for v in body.values())
+            return set() if ok else None
+        body = wrapped
+    if not isinstance(body, list):
+        return None
+    failed: set[str] = set()
+    for entry in body:
+        phone = _text(entry.get("phone")) if isinstance(entry, dict) else _text(entry)
+        phone = phone.removeprefix("+") if phone else None
+        if phone is None or phone not in sent:
+            return None
+        failed.add(phone)
+    return failed
+
+
 def listing(body: Any) -> list[Any]:
     """The entries of a listing: a bare list, or the one list an object wraps."""
     if isinstance(body, list):
@@ -150,6 +178,8 @@ def stand_in(method: str, path: str, body: Any) -> tuple[int, Any]:
     update the same for the contact it names; a v2 update the contact as sent, without the v1
     id it does not know, so the adapter works the custom values out from the look-up it made.
     """
+    if method == "POST" and path.startswith("/v1/batch/contacts"):
+        return 200, "ok"  # every contact of the batch taken
     if method == "POST":  # /v1/contact: a create
         return 200, {"id": STAND_IN_ID, "rev": 1, "uuid": None}
     v1 = _V1_CONTACT.match(path)

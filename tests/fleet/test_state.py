@@ -216,6 +216,15 @@ async def test_memory_cache_expires_entries() -> None:
     assert await cache.get("tags") is None
 
 
+async def test_memory_cache_drops_the_entry_written_longest_ago_past_its_bound() -> None:
+    cache = MemoryCache(clock=ManualClock(), max_entries=3)
+    for key in ("a", "b", "c"):
+        await cache.set(key, key, ttl=60)
+    await cache.set("a", "a again", ttl=60)  # written anew: now the youngest
+    await cache.set("d", "d", ttl=60)
+    assert [await cache.get(key) for key in "abcd"] == ["a again", None, "c", "d"]
+
+
 async def test_keys_are_namespaced_and_carry_no_secrets(links: LinkFactory) -> None:
     settings = TracklySettings(
         base_url="https://trackly.test/api",

@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from gateway.config import Config, GatewaySettings
+from gateway.sandbox import Sandbox
 from providers.heymarket import HeymarketSettings
 from providers.model import ProviderName
 
@@ -30,6 +31,15 @@ def heymarket_settings(*, legacy: bool = False, **extra: Any) -> HeymarketSettin
 def heymarket_config(*, legacy: bool = False, settings: Any = None, **gateway: Any) -> Config:
     provider = settings or heymarket_settings(legacy=legacy)
     return Config(GatewaySettings(**gateway), {ProviderName.HEYMARKET: provider})
+
+
+def sandbox_config(
+    sandbox: Sandbox, gateway: GatewaySettings | None = None, **settings: Any
+) -> Config:
+    """The sandbox's Heymarket account alone, with `settings` changed."""
+    config = sandbox.config(gateway)
+    heymarket = config.providers[ProviderName.HEYMARKET].model_copy(update=settings)
+    return Config(config.gateway, {ProviderName.HEYMARKET: heymarket}, sandbox=True)
 
 
 def upsert_vars(**contact: Any) -> dict[str, Any]:

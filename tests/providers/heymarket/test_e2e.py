@@ -18,13 +18,8 @@ from providers.heymarket.sandbox import (
 )
 from providers.model import ProviderName
 from providers.simulator.faults import Fault
+from tests.providers.heymarket.support import sandbox_config
 from tests.support import BULK, UPDATE, UPSERT, serve
-
-
-def config_for(sandbox: Sandbox, gateway: GatewaySettings | None = None, **settings: Any) -> Config:
-    config = sandbox.config(gateway)
-    heymarket = config.providers[ProviderName.HEYMARKET].model_copy(update=settings)
-    return Config(config.gateway, {ProviderName.HEYMARKET: heymarket}, sandbox=True)
 
 
 def upsert(**contact: Any) -> dict[str, Any]:
@@ -131,7 +126,7 @@ async def test_the_simulator_refuses_bad_credentials_with_401(
     simulator: HeymarketSimulator, settings: dict[str, Any]
 ) -> None:
     sandbox = Sandbox(heymarket=simulator)
-    async with serve(config_for(sandbox, **settings), sandbox=sandbox) as gw:
+    async with serve(sandbox_config(sandbox, **settings), sandbox=sandbox) as gw:
         data = await gw.data(UPSERT, upsert())
     result = data["upsertContact"]
     assert (result["__typename"], result["code"]) == ("AuthenticationError", "UNAUTHORIZED")
@@ -151,7 +146,7 @@ async def test_the_legacy_key_is_accepted_by_the_simulator() -> None:
 
 async def test_the_simulator_answers_429_past_its_budget() -> None:
     sandbox = Sandbox(heymarket=HeymarketSimulator(rate_limit=3, clock=lambda: 0.0))
-    config = config_for(sandbox, rate_limit=None, retry_attempts=1)
+    config = sandbox_config(sandbox, rate_limit=None, retry_attempts=1)
     async with serve(config, sandbox=sandbox) as gw:
         first = await gw.data(UPSERT, upsert())  # lookup + create: 2 of 3
         second = await gw.data(UPSERT, upsert())  # lookup: 3 of 3, then the update is refused
@@ -167,19 +162,24 @@ async def test_the_simulator_answers_429_past_its_budget() -> None:
 
 @pytest.mark.looptime
 async def test_a_bulk_is_paced_to_the_budget_and_never_draws_a_429() -> None:
-    """60 requests at 10 a minute: most wait for the window to roll, far past the gateway's
-    deadline; that wait is the import's pace, so no contact is refused for it."""
+    """34 requests at 10 a minute (30 look-ups, their new contacts created in 4 batches): most
+    wait for the window to roll, far past the gateway's deadline; that wait is the import's
+    pace, so no contact is refused for it."""
     loop = asyncio.get_running_loop()
     simulator = HeymarketSimulator(rate_limit=10, rate_period=60.0, clock=loop.time)
     sandbox = Sandbox(heymarket=simulator)
     contacts = [{"phone": f"+1415555{n:04d}"} for n in range(30)]
-    config = config_for(sandbox, GatewaySettings(deadline_seconds=5), rate_limit="10/minute")
+    config = sandbox_config(sandbox, GatewaySettings(deadline_seconds=5), rate_limit="10/minute")
     async with serve(config, sandbox=sandbox) as gw:
         data = await gw.data(BULK, {"provider": "HEYMARKET", "contacts": contacts})
     result = data["bulkUpsertContacts"]
     assert (result["successCount"], result["contactsCreated"]) == (30, 30)
     assert simulator.rejected_429 == 0
-    assert len(simulator.requests) == 60
+    # Nine look-ups a window (a tenth of the budget stays free), each window's new contacts
+    # in one batch; the last window's three with the last batch.
+    assert simulator.requests.count(("POST", "/v1/contact/get")) == 30
+    assert simulator.requests.count(("POST", "/v1/batch/contacts")) == 4
+    assert len(simulator.requests) == 34
 
 
 @pytest.mark.looptime
@@ -228,5 +228,31 @@ async def test_a_5000_contact_bulk_at_the_documented_500_a_minute_draws_no_429()
     assert (result["successCount"], result["errorCount"]) == (5_000, 0), result["errors"][:3]
     assert result["contactsCreated"] == 5_000
     assert simulator.rejected_429 == 0
-    # Two requests a contact (lookup, create) plus the field catalogue.
-    assert len(simulator.requests) >= 10_000
+    # A look-up a contact, the new ones created 50 a batch: 100 batches, plus a partial one
+    # each time a pacing window ran out before its batch filled (11 windows at most).
+    requests = simulator.requests
+    assert requests.count(("POST", "/v1/contact/get")) == 5_000
+    assert 100 <= requests.count(("POST", "/v1/batch/contacts")) <= 111
+    assert ("POST", "/v1/contact") not in requests
+    assert len(simulator.contacts) == 5_000
+
+
+async def test_a_dry_run_leaves_no_stand_in_id_for_the_real_call_to_write_to() -> None:
+    sandbox = Sandbox()
+    dry = (
+        "mutation($c: ContactInput!, $v: Boolean) { upsertContact(provider: HEYMARKET, "
+        "contact: $c, validateOnly: $v) { __typename ... on UpsertContactSuccess { dryRun "
+        "contact { id } } } }"
+    )
+    contact = {"phone": "4155552671", "firstName": "Ann", "lastName": "Lee"}
+    async with serve(sandbox.config(), sandbox=sandbox) as gw:
+        previewed = await gw.data(dry, {"c": contact, "v": True})
+        real = await gw.data(dry, {"c": contact, "v": False})
+        again = await gw.data(dry, {"c": contact, "v": False})
+    assert previewed["upsertContact"]["dryRun"] is True
+    assert sandbox.heymarket.by_phone("14155552671") is not None
+    created_id = str(sandbox.heymarket.by_phone("14155552671").id)
+    assert real["upsertContact"]["contact"]["id"] == created_id
+    assert again["upsertContact"]["contact"]["id"] == created_id  # updated where it lives
+    paths = [path for _, path in sandbox.heymarket.requests]
+    assert not any(path.startswith("/v1/contact/0") for path in paths), paths

@@ -124,3 +124,84 @@ async def test_the_budget_is_spent_per_window_then_429() -> None:
         after = (await c.post("/v1/contact-fields", json={})).status_code
     assert codes == [200, 200, 429] and after == 200
     assert simulator.rejected_429 == 1
+
+
+async def test_a_create_for_a_phone_that_exists_says_so_as_bad_data_on_phone(sim: Any) -> None:
+    _, client = sim
+    await create(client)
+    reply = await client.post("/v1/contact", json={"phone": "15105553344"})
+    assert reply.status_code == 400
+    assert reply.json() == {
+        "error": "bad_data",
+        "message": "A contact with this phone already exists.",
+        "field": "phone",
+    }
+
+
+async def batch(client: httpx.AsyncClient, body: Any, overwrite: str = "false") -> Any:
+    reply = await client.post("/v1/batch/contacts", params={"overwrite": overwrite}, json=body)
+    assert reply.status_code == 200, reply.text
+    return reply.json()
+
+
+async def test_a_batch_creates_new_phones_as_a_create_would_and_answers_ok(sim: Any) -> None:
+    simulator, client = sim
+    body = [
+        {
+            "phone": "15105550001",
+            "first": "Ann",
+            "custom": {"101": "gold"},
+            "tags": [{"tag_id": 1}],
+        },
+        {"phone": "15105550002", "email": "b@example.com", "is_opted_out": True},
+    ]
+    assert await batch(client, body) == "ok"
+    one, two = simulator.by_phone("15105550001"), simulator.by_phone("15105550002")
+    assert one is not None and two is not None
+    assert (one.first, one.custom, one.tags) == ("Ann", {"101": "gold"}, [1])
+    assert (two.email, two.is_opted_out, two.first) == ("b@example.com", True, None)
+
+
+async def test_a_batch_skips_an_existing_phone_without_a_word_unless_overwrite(sim: Any) -> None:
+    simulator, client = sim
+    ident = await create(client, first="Ann", last="Lee", custom={"101": "gold", "102": "x"})
+    changed = [{"phone": "15105553344", "first": "Bo", "custom": {"101": "silver"}}]
+    assert await batch(client, changed) == "ok"
+    kept = simulator.contacts[ident]
+    assert (kept.first, kept.last, kept.custom, kept.rev) == (
+        "Ann",
+        "Lee",
+        {"101": "gold", "102": "x"},
+        1,
+    )
+    assert await batch(client, changed, overwrite="true") == "ok"
+    # Overwritten as an update with overwrite=true: both names, every custom value replaced.
+    over = simulator.contacts[ident]
+    assert (over.first, over.last, over.custom, over.rev) == ("Bo", None, {"101": "silver"}, 2)
+    assert len(simulator.contacts) == 1
+
+
+async def test_a_batch_returns_the_contacts_that_failed_as_sent_without_reasons(
+    sim: Any,
+) -> None:
+    simulator, client = sim
+    bad_custom = {"phone": "15105550001", "custom": {"999": "x"}}
+    bad_tags = {"phone": "15105550002", "tags": [{"tag_id": n} for n in range(1, 7)]}
+    not_a_contact = "15105550003"
+    good = {"phone": "15105550004", "first": "Ok"}
+    answer = await batch(client, [bad_custom, good, bad_tags, not_a_contact])
+    assert answer == [bad_custom, bad_tags, not_a_contact]
+    assert [c.phone for c in simulator.contacts.values()] == ["15105550004"]
+
+
+async def test_a_batch_is_one_request_against_the_budget_whatever_its_size() -> None:
+    clock = FakeClock()
+    simulator = HeymarketSimulator(rate_limit=2, rate_period=60, clock=clock)
+    transport = httpx.ASGITransport(app=simulator.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://hm", headers=AUTH) as c:
+        contacts = [{"phone": f"1510555{n:04d}"} for n in range(300)]
+        first = await c.post("/v1/batch/contacts", params={"overwrite": "false"}, json=contacts)
+        lookup = await c.post("/v1/contact/get", json={"phone": "15105550299"})
+        refused = await c.post("/v1/contact/get", json={"phone": "15105550000"})
+    assert (first.status_code, lookup.status_code, refused.status_code) == (200, 200, 429)
+    assert len(simulator.contacts) == 300 and simulator.rejected_429 == 1
