@@ -2,7 +2,8 @@
 `GatewayRuntime` (gateway/runtime.py), for the lifespan of the app.
 
     AccessLog -> CORS -> BodyLimit -> AuthGuard -> Idempotency -> routes
-    /graphql (GraphQLApp, or the playground page for a browser), /healthz, /readyz, /metrics,
+    /graphql (GraphQLApp, or the playground page for a browser; WebSocket: subscriptions),
+    /healthz, /readyz, /metrics,
     /playground-assets, /sandbox/<provider> (sandbox mode only)
 """
 
@@ -18,7 +19,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, WebSocketRoute
 from strawberry.extensions import SchemaExtension
 
 from gateway.config import Config, ConfigError, GatewaySettings
@@ -122,6 +123,9 @@ def create_app(
             PersistedOperations(PlaygroundOrGraphQL(graphql, config), persisted, queries),
             methods=["GET", "POST"],
         ),
+        # Subscriptions (graphql-transport-ws): the view itself, which checks the origin and
+        # the client's key (gateway/http/graphql.py).
+        WebSocketRoute("/graphql", graphql),
         Mount(ASSETS_URL, assets_app()),
     ]
     if settings.metrics:
@@ -144,7 +148,9 @@ def create_app(
         has_keys=bool(settings.api_keys),
     )
     app.add_middleware(AuthGuard, keys=[key.get_secret_value() for key in settings.api_keys])
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimit, max_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes
+    )
     add_cors(app, settings.cors)
     app.add_middleware(
         AccessLog, metrics=instruments.metrics
@@ -186,7 +192,15 @@ def _graphql_app(
                 raise ConfigError(f"gateway.persisted_operations: {name}: {problem}")
             for plan in plans.plans_of(document):
                 fast.runner.warm(plan)
-    return GraphQLApp(context, schema, instruments.metrics, fast, graphql_ide=None)
+    return GraphQLApp(
+        context,
+        schema,
+        instruments.metrics,
+        fast,
+        keys=[key.get_secret_value() for key in settings.api_keys],
+        graphql_ide=None,
+        allowed_origins=settings.cors.allow_origins,
+    )
 
 
 def _manifest(settings: GatewaySettings) -> dict[str, str]:

@@ -90,12 +90,16 @@ class GatewaySettings(BaseModel):
     # Added to every shared pacing window: covers jitter between the gateways and a provider.
     fleet_pacing_margin_seconds: float = Field(default=0.1, ge=0, le=10)
     cors: CorsSettings = Field(default_factory=CorsSettings)
-    # The gateway's own state (idempotency keys; import jobs later): a SQLite file in here.
+    # The gateway's own state (idempotency keys, import jobs): a SQLite file in here.
     data_dir: Path = Path(".gateway-data")
     # Idempotency-Key: how long an answer is kept, and an in-flight claim's lease, renewed
     # while its request runs (a process killed mid-request frees its keys after this long).
     idempotency_ttl_seconds: int = Field(default=86_400, ge=1, le=30 * 86_400)
     idempotency_lease_seconds: float = Field(default=60.0, ge=1, le=3_600)
+    # Contact imports: how long a finished job (its counts, failed rows, input) is kept, and
+    # the largest upload a multipart request may carry (streamed to disk, never to memory).
+    import_retention_days: int = Field(default=7, ge=1, le=3_650)
+    max_upload_bytes: int = Field(default=2 * 1024**3, ge=1_024)
     # Who may call, and how much one request may ask for (see docs/operations.md).
     allow_unauthenticated_public: bool = False
     introspection: bool = True

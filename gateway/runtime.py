@@ -1,6 +1,7 @@
 """What the gateway builds at start-up and holds while it serves: one provider client, call
 guard and adapter per configured account, the fleet's shared state, the contact service, and
-the gateway's own store (SQLite under data_dir; idempotency keys there, or in Redis for a fleet).
+the gateway's own store (SQLite under data_dir; idempotency keys there, or in Redis for a fleet),
+and the import worker (gateway/imports/runner.py), which runs import jobs in the background.
 
 `GatewayRuntime.started(...)` is the app's lifespan: it opens everything in order and closes it
 in reverse, so a request never meets a half-built gateway and shutdown leaks no connection.
@@ -17,6 +18,8 @@ import httpx
 from opentelemetry import trace
 
 from gateway.config import Config
+from gateway.imports.jobs import Imports
+from gateway.imports.runner import ImportRunner
 from gateway.ops.fleet import build_fleet, redis_readiness
 from gateway.ops.metrics import GatewayMetrics
 from gateway.ops.provider_calls import ObservedTransport
@@ -28,6 +31,8 @@ from gateway.store import (
     SqliteDatabase,
     SqliteIdempotencyStore,
 )
+from gateway.store.owners import OwnerLock
+from gateway.store.sqlite_imports import SqliteImportStore
 from providers.base import ContactAdapter, Runtime
 from providers.http import TransportWrapper, make_client
 from providers.model import ProviderName
@@ -102,14 +107,30 @@ class GatewayRuntime:
                 deadline_seconds=settings.deadline_seconds,
                 max_bulk_contacts=settings.max_bulk_contacts,
             )
+            owner = OwnerLock(settings.data_dir)  # this process, as the import leases name it
+            imports = Imports(
+                SqliteImportStore(database, owner),
+                service,
+                data_dir=settings.data_dir,
+                region=settings.default_region,
+                bulk_concurrency=settings.bulk_concurrency,
+            )
             context = GatewayContext(
                 service=service,
                 region=settings.default_region,
                 sandbox=config.sandbox,
                 guards=guards,
                 fleet=fleet,
+                imports=imports,
             )
             await fleet.start()
+            # Stopped first (the exit stack unwinds backwards): its chunks in flight use the
+            # provider clients and the database.
+            runner = ImportRunner(
+                imports, owner, retention_seconds=settings.import_retention_days * 86_400
+            )
+            await runner.start()
+            stack.push_async_callback(runner.aclose)
             instruments.metrics.watch(guards)
             yield cls(context, fleet, database, idempotency, clients)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from providers.base import ContactAdapter
 from providers.bulk import Refusals
@@ -33,6 +33,10 @@ class BulkOutcome:
     list_contacts_created: int
     journeys_enrolled: int
     warnings: list[str]
+    # The parts of `warnings`: the provider's own, and the gateway's notes with the input
+    # indexes each concerns (an import aggregates these over its chunks).
+    provider_warnings: list[str] = field(default_factory=list)
+    notes: dict[str, list[int]] = field(default_factory=dict)
 
     @property
     def error_count(self) -> int:
@@ -93,6 +97,23 @@ class ContactService:
         adapter = self.adapter(provider)
         return await within_deadline(self.deadline_seconds, provider, adapter.tag_names)
 
+    def slow_bulk_warning(self, provider: ProviderName, count: int) -> str | None:
+        """Said of a bulk the provider's budget cannot carry out within the deadline: the
+        client, a proxy or a load balancer may give up on the request before it answers."""
+        adapter = self.adapters.get(provider)
+        seconds = adapter.capabilities.bulk_seconds(count) if adapter is not None else None
+        if seconds is None or seconds <= self.deadline_seconds:
+            return None
+        capabilities = adapter.capabilities if adapter is not None else None
+        budget = capabilities.rate_limit if capabilities is not None else None
+        return (
+            f"{count} contacts take at least {seconds:.0f} s under {provider.label}'s budget "
+            f"({budget}), longer than the {self.deadline_seconds:g} s request deadline: a "
+            "client, proxy or load balancer may give up before this answers. Send bulks this "
+            "large with startContactImport: it runs in the background, survives restarts and "
+            "reports its progress."
+        )
+
     def check_bulk_size(self, provider: ProviderName, count: int) -> None:
         """Refuse a whole bulk before any per-contact work is spent on it."""
         self.adapter(provider)
@@ -109,9 +130,14 @@ class ContactService:
             )
 
     async def bulk_upsert(
-        self, provider: ProviderName, items: Sequence[ContactDraft | Failure]
+        self,
+        provider: ProviderName,
+        items: Sequence[ContactDraft | Failure],
+        *,
+        first_index: int = 0,
     ) -> BulkOutcome:
-        """Upsert `items` (a Failure stands where the gateway already refused that contact).
+        """Upsert `items` (a Failure stands where the gateway already refused that contact);
+        the outcome's indexes count from `first_index` (an import's chunk: its first row).
 
         `items` may compute each draft when read (the schema's lazy list does). An adapter
         with a `bulk_window` gets the contacts a window at a time, and the next window is
@@ -135,6 +161,7 @@ class ContactService:
                     total,
                     notes,
                     yielding=flight.busy,
+                    first_index=first_index,
                 )
                 await flight.land(total)
                 flight.launch(accepted)
@@ -151,6 +178,8 @@ class ContactService:
             list_contacts_created=total.list_contacts_created,
             journeys_enrolled=total.journeys_enrolled,
             warnings=warnings,
+            provider_warnings=list(total.warnings),
+            notes=notes,
         )
 
     @staticmethod
@@ -163,6 +192,7 @@ class ContactService:
         notes: dict[str, list[int]],
         *,
         yielding: bool,
+        first_index: int = 0,
     ) -> list[IndexedContact]:
         """The window's contacts the adapter accepts; the others recorded as refused."""
         accepted: list[IndexedContact] = []
@@ -171,16 +201,16 @@ class ContactService:
                 await asyncio.sleep(0)  # let the window in flight read its answers
             item = items[index]
             if isinstance(item, Failure):
-                refused.fail(IndexedContact(index, ContactDraft()), item)
+                refused.fail(IndexedContact(first_index + index, ContactDraft()), item)
                 continue
-            entry = IndexedContact(index, item)
+            entry = IndexedContact(first_index + index, item)
             failure = adapter.check(item)
             if failure is not None:
                 refused.fail(entry, failure)
                 continue
             accepted.append(entry)
             for note in adapter.warnings_for(item):
-                notes.setdefault(note, []).append(index)
+                notes.setdefault(note, []).append(first_index + index)
         return accepted
 
 

@@ -7,11 +7,13 @@ silently) and what clients read as `providers { capabilities }`: the three canno
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from providers.errors import ErrorCode, Failure
 from providers.model import ContactDraft, FieldMode, ProviderName, SubscriptionStatus
+from providers.resilience.pacing import Rate
 from providers.settings import ProviderSettings
 
 # Every unified contact input: (ContactDraft attribute, the name clients know it by).
@@ -72,6 +74,21 @@ class Capabilities:
     native_bulk: bool = False
     max_contacts_per_request: int | None = None
     rate_limit: str | None = None
+    # Requests a bulk spends on each contact besides its writes (Heymarket looks each new one
+    # up before it creates it); with the writes and the budget, how long a bulk must take.
+    bulk_reads_per_contact: int = 0
+
+    def bulk_seconds(self, contacts: int) -> float | None:
+        """The least time `contacts` take under the account's budget (None: no budget): its
+        requests (one per contact without a native bulk, else one per full request, plus the
+        reads) at the budget's pace."""
+        if self.rate_limit is None:
+            return None
+        rate = Rate.parse(self.rate_limit)
+        per_request = self.max_contacts_per_request if self.native_bulk else None
+        writes = math.ceil(contacts / per_request) if per_request else contacts
+        requests = writes + contacts * self.bulk_reads_per_contact
+        return requests * rate.period / rate.requests
 
     def fields(self) -> list[FieldReport]:
         """Every unified input, stored or not, in the schema's order."""

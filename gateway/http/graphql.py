@@ -1,9 +1,23 @@
 """/graphql: strawberry's ASGI view, with JSON error bodies, the gateway's context, and the
-planned documents' fast path in front of it."""
+planned documents' fast path in front of it.
+
+Besides JSON POSTs and GETs it serves:
+- uploads, by the GraphQL multipart request spec (startContactImport's `file`). A multipart
+  body is what an HTML form on any site can send without a CORS preflight, so one is taken
+  only when it carries a header no form can set: `Authorization` (which AuthGuard checks when
+  `api_keys` are set) or one of the preflight headers Apollo's and other upload clients send
+  (`Apollo-Require-Preflight`, `X-Apollo-Operation-Name`, `GraphQL-Require-Preflight`).
+- subscriptions over WebSocket (graphql-transport-ws, and the older graphql-ws). A browser
+  page may open a WebSocket to any site, so a handshake from another origin is refused unless
+  `[gateway.cors] allow_origins` lists it; with `api_keys`, the key goes in the handshake's
+  `Authorization` header or in `connection_init`'s payload (`{"Authorization": "Bearer
+  <key>"}`, what browsers can send), else the connection is closed with 4403.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import hmac
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import strawberry
@@ -11,14 +25,23 @@ from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.types.unset import UnsetType
 
-from gateway.http.guards import error_response
+from gateway.http.guards import error_response, header
 from gateway.ops.metrics import GatewayMetrics
 from gateway.schema.compiled.view import FastPath
 from gateway.schema.context import GatewayContext
 from providers.asgi import read_body, replay
 
 _JSON_TYPE = (b"content-type", b"application/json")
+# Headers a cross-site HTML form cannot send: a multipart request carrying one was preflighted.
+PREFLIGHT_HEADERS = (
+    b"authorization",
+    b"apollo-require-preflight",
+    b"x-apollo-operation-name",
+    b"graphql-require-preflight",
+)
 
 
 class GraphQLApp(GraphQL[dict[str, Any], None]):
@@ -28,19 +51,35 @@ class GraphQLApp(GraphQL[dict[str, Any], None]):
         schema: strawberry.Schema,
         metrics: GatewayMetrics,
         fast: FastPath | None = None,
+        *,
+        keys: Sequence[str] = (),
         **kwargs: Any,
     ) -> None:
-        """`context` gives the running gateway's context (built by the app's lifespan)."""
-        super().__init__(schema, **kwargs)
+        """`context` gives the running gateway's context (built by the app's lifespan); `keys`
+        are the client API keys a WebSocket connection must show (none: no check)."""
+        super().__init__(schema, multipart_uploads_enabled=True, **kwargs)
         self._context = context
         self._metrics = metrics
         self._fast = fast
+        self._keys = [key.encode() for key in keys]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await super().__call__(scope, receive, send)
+            return
         if scope["type"] != "http":
             await error_response(404, "not_found", "Only HTTP is served here.")(
                 scope, receive, send
             )
+            return
+        if _unpreflighted_upload(scope):
+            await error_response(
+                400,
+                "CSRF_PREVENTION",
+                "A multipart request must carry an Authorization header or a preflight header "
+                "(Apollo-Require-Preflight: true): an HTML form on another site could send it "
+                "otherwise.",
+            )(scope, receive, send)
             return
         if self._fast is not None and self._fast.wanted(scope):
             body = await read_body(receive)
@@ -79,6 +118,27 @@ class GraphQLApp(GraphQL[dict[str, Any], None]):
             raise HTTPException(400, "The request body must be a JSON object")
         return decoded
 
+    async def on_ws_connect(self, context: Any) -> UnsetType | dict[str, object] | None:
+        """With api_keys, a WebSocket shows one in its handshake or its connection_init."""
+        if not self._keys:
+            return await super().on_ws_connect(context)
+        request = context.get("request")
+        sent = request.headers.get("authorization", "") if request is not None else ""
+        params = context.get("connection_params")
+        if not sent and isinstance(params, dict):
+            given = params.get("Authorization", params.get("authorization", ""))
+            sent = given if isinstance(given, str) else ""
+        scheme, _, token = sent.partition(" ")
+        if scheme.lower() != "bearer" or not self._known(token.strip().encode()):
+            raise ConnectionRejectionError({"message": "Send a gateway API key."})
+        return await super().on_ws_connect(context)
+
+    def _known(self, token: bytes) -> bool:
+        matched = False  # every key compared: the time taken says nothing of which matched
+        for key in self._keys:
+            matched |= hmac.compare_digest(token, key)
+        return matched
+
     async def get_context(self, request: Any, response: Any) -> dict[str, Any]:
         return {
             "request": request,
@@ -86,3 +146,10 @@ class GraphQLApp(GraphQL[dict[str, Any], None]):
             "gateway": self._context(),
             "metrics": self._metrics,
         }
+
+
+def _unpreflighted_upload(scope: Scope) -> bool:
+    content_type = (header(scope, b"content-type") or "").lower()
+    if scope["method"] != "POST" or not content_type.startswith("multipart/"):
+        return False
+    return not any(name in PREFLIGHT_HEADERS for name, _ in scope["headers"])

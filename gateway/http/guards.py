@@ -9,7 +9,7 @@ import hmac
 
 from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from providers.asgi import BodyTooLarge, read_body, replay
 
@@ -36,15 +36,24 @@ def error_response(
 
 
 class BodyLimit:
-    """Refuse a request body over `max_bytes` with 413, whether or not it declares its length."""
+    """Refuse a request body over `max_bytes` with 413, whether or not it declares its length.
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    An upload (a multipart POST to /graphql) has a limit of its own, `max_upload_bytes`, and
+    is never held here: its bytes are counted as they pass on to the multipart parser (which
+    spools files to disk), and a 413 ends it once the count goes past the limit.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int, max_upload_bytes: int | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.max_upload_bytes = max_upload_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
+            return
+        if self.max_upload_bytes is not None and _is_upload(scope):
+            await self._upload(scope, receive, send, self.max_upload_bytes)
             return
         declared = header(scope, b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
@@ -59,11 +68,47 @@ class BodyLimit:
             return
         await self.app(scope, replay(body, receive), send)
 
-    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _too_large(
+        self, scope: Scope, receive: Receive, send: Send, limit: int | None = None
+    ) -> None:
         response = error_response(
-            413, "payload_too_large", f"Request body is larger than {self.max_bytes} bytes."
+            413,
+            "payload_too_large",
+            f"Request body is larger than {limit or self.max_bytes} bytes.",
         )
         await response(scope, receive, send)
+
+    async def _upload(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        declared = header(scope, b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            await self._too_large(scope, receive, send, limit)
+            return
+        size = 0
+        answered = False
+
+        async def counted() -> Message:
+            nonlocal size
+            message = await receive()
+            size += len(message.get("body", b""))
+            if size > limit:
+                raise BodyTooLarge(size)
+            return message
+
+        async def sending(message: Message) -> None:
+            nonlocal answered
+            answered = True
+            await send(message)
+
+        try:
+            await self.app(scope, counted, sending)
+        except BodyTooLarge:
+            if not answered:
+                await self._too_large(scope, receive, send, limit)
+
+
+def _is_upload(scope: Scope) -> bool:
+    content_type = (header(scope, b"content-type") or "").lower()
+    return scope["path"] == "/graphql" and content_type.startswith("multipart/form-data")
 
 
 class AuthGuard:

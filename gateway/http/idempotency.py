@@ -22,8 +22,8 @@ the header whose operation is a mutation:
    was written: the key is let go and a retry with it runs again.
 
 Queries are not judged by it: a key on a request whose operations are all queries is ignored.
-It knows no mutation by name, so every mutation (startContactImport too, when it comes) is
-covered as it is. A batch (JSON array) is one request: one fingerprint, one stored answer.
+It knows no mutation by name, so every mutation is covered as it is; startContactImport, which
+stores a job that writes later, says so (`note_state_write`), so its answer (the job) is kept. A batch (JSON array) is one request: one fingerprint, one stored answer.
 A multipart request (file uploads) is fingerprinted on its bytes with its boundary taken out
 (a retry's new random boundary is the same request) and treated as a mutation.
 """
@@ -215,7 +215,7 @@ async def _send_answer(send: Send, answer: StoredAnswer, *, replayed: bool) -> N
 def _may_have_written() -> bool:
     record = current_request()
     # Without a record (an app built without the access log) nothing proves no write happened.
-    return record is None or record.provider_writes > 0
+    return record is None or record.provider_writes > 0 or record.state_writes > 0
 
 
 async def _quietly(operation: Any) -> Any:

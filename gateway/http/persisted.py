@@ -182,11 +182,12 @@ class PersistedOperations:
         try:
             if scope["method"] == "GET":
                 scope = await self._get(scope, exempt)
-            else:
+            elif "json" in (header(scope, b"content-type") or "").lower():
                 body = await read_body(receive)
                 if body is None:  # the client left before sending its request
                     return
                 receive = replay(await self._post(scope, body, exempt), receive)
+            # Other bodies (multipart uploads) pass through unread: the view decides.
         except Refused as refused:
             await error_response(refused.status, refused.code, refused.message)(
                 scope, receive, send
@@ -212,9 +213,6 @@ class PersistedOperations:
         return {**scope, "query_string": urlencode(params).encode("latin-1")}
 
     async def _post(self, scope: Scope, body: bytes, exempt: bool) -> bytes:
-        content_type = header(scope, b"content-type") or ""
-        if "json" not in content_type.lower():
-            return body  # multipart and other types: the view decides
         try:
             data = json.loads(body)
         except (ValueError, RecursionError):

@@ -30,6 +30,9 @@ class RequestRecord:
     # Write requests that went out and were not refused whole (no connection, 429, 503): the
     # provider may have acted on them. Idempotency keys keep an answer only when this is > 0.
     provider_writes: int = 0
+    # Changes to the gateway's own state that lead to writes later (an import job stored):
+    # a retry must not make them again, so idempotency keys keep the answer too.
+    state_writes: int = 0
     retries: int = 0
     pacing_wait_seconds: float = 0.0
 
@@ -48,6 +51,13 @@ def note_operation(name: str) -> None:
     record = _current.get()
     if record is not None and name:
         record.operation = name if record.operation is None else f"{record.operation},{name}"
+
+
+def note_state_write() -> None:
+    """The request stored something that will write to a provider (an import job)."""
+    record = _current.get()
+    if record is not None:
+        record.state_writes += 1
 
 
 def begin_request(request_id: str) -> contextvars.Token[RequestRecord | None]:

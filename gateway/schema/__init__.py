@@ -12,14 +12,20 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 from strawberry.utils.logging import StrawberryLogger
 
+from strawberry.tools import merge_types
+
 from gateway.schema.errors import ALL_MEMBERS
+from gateway.schema.imports import ImportMutation, ImportQuery, Subscription
 from gateway.schema.limits import QueryLimits
 from gateway.schema.masking import is_unexpected
-from gateway.schema.mutations import Mutation
-from gateway.schema.query import Query
+from gateway.schema.mutations import Mutation as ContactMutation
+from gateway.schema.query import Query as ContactQuery
 from gateway.schema.scalars import SCALAR_MAP
 
 CACHE_SIZE = 512
+# Contacts and imports: each module keeps its own fields, the schema has one root of each.
+Query = merge_types("Query", (ContactQuery, ImportQuery))
+Mutation = merge_types("Mutation", (ContactMutation, ImportMutation))
 log = logging.getLogger("gateway.graphql")
 
 
@@ -49,6 +55,7 @@ def build_schema(
     return GatewaySchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=list(ALL_MEMBERS),
         extensions=[
             *extensions,

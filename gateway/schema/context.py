@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from strawberry.types import Info
 
@@ -12,6 +12,9 @@ from gateway.service import ContactService
 from providers.model import ProviderName
 from providers.resilience import CallGuard
 from providers.resilience.fleet import Fleet
+
+if TYPE_CHECKING:
+    from gateway.imports.jobs import Imports
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +24,7 @@ class GatewayContext:
     sandbox: bool
     guards: Mapping[ProviderName, CallGuard] = field(default_factory=dict)
     fleet: Fleet = field(default_factory=Fleet)
+    imports: Imports | None = None  # contact import jobs (None: an app built without them)
 
 
 def gateway_context(info: Info[Any, Any]) -> GatewayContext:

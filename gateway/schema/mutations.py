@@ -100,6 +100,7 @@ class Mutation:
                 outcome = await context.service.bulk_upsert(name, drafts)
         except ProviderError as error:
             return error_from(error.failure, None, BULK_ERRORS)  # type: ignore[return-value]
+        slow = context.service.slow_bulk_warning(name, len(contacts))
         return BulkUpsertContactsSuccess(
             success_count=outcome.success_count,
             error_count=outcome.error_count,
@@ -115,7 +116,7 @@ class Mutation:
                 )
                 for item in outcome.errors
             ],
-            warnings=_warnings(outcome.warnings, run),
+            warnings=_warnings(_with_slow(outcome.warnings, slow), run),
             dry_run=run is not None,
             preview=_preview(run),
         )
@@ -160,6 +161,10 @@ def _dry_run(validate_only: bool | None) -> contextlib.AbstractContextManager[dr
 
 def _warnings(warnings: Sequence[str], run: dryrun.DryRun | None) -> list[str]:
     return [*warnings, *run.notes()] if run is not None else list(warnings)
+
+
+def _with_slow(warnings: Sequence[str], slow: str | None) -> Sequence[str]:
+    return [*warnings, slow] if slow else warnings
 
 
 def _preview(run: dryrun.DryRun | None) -> list[ProviderRequest] | None:

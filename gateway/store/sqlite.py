@@ -67,6 +67,79 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         ) WITHOUT ROWID""",
         "CREATE INDEX idempotency_keys_expiry ON idempotency_keys (expires_at)",
     ),
+    (
+        # Contact import jobs (gateway/store/sqlite_imports.py): the job and its counts; the
+        # input file still to read (`source`, read up to `read_offset` by `read_owner`).
+        """CREATE TABLE import_jobs (
+            id TEXT PRIMARY KEY,
+            provider TEXT NOT NULL,
+            status TEXT NOT NULL
+                CHECK (status IN ('QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED')),
+            row_format TEXT NOT NULL CHECK (row_format IN ('CSV', 'NDJSON')),
+            header TEXT,
+            chunk_size INTEGER NOT NULL,
+            max_in_flight INTEGER NOT NULL,
+            source TEXT,
+            read_owner TEXT,
+            read_offset INTEGER NOT NULL DEFAULT 0,
+            rows_read INTEGER NOT NULL DEFAULT 0,
+            total INTEGER,
+            next_chunk INTEGER NOT NULL DEFAULT 0,
+            not_before REAL NOT NULL DEFAULT 0,
+            processed INTEGER NOT NULL DEFAULT 0,
+            succeeded INTEGER NOT NULL DEFAULT 0,
+            failed INTEGER NOT NULL DEFAULT 0,
+            created INTEGER NOT NULL DEFAULT 0,
+            created_at REAL NOT NULL,
+            started_at REAL,
+            finished_at REAL,
+            run_started_at REAL,
+            run_processed INTEGER NOT NULL DEFAULT 0,
+            version INTEGER NOT NULL DEFAULT 0,
+            reason TEXT
+        )""",
+        "CREATE INDEX import_jobs_status ON import_jobs (status, created_at)",
+        "CREATE INDEX import_jobs_finished ON import_jobs (finished_at)",
+        # The input, one row per contact: a CSV record's fields (JSON) or a JSON object.
+        """CREATE TABLE import_rows (
+            job_id TEXT NOT NULL,
+            idx INTEGER NOT NULL,
+            raw TEXT NOT NULL,
+            problem TEXT,
+            PRIMARY KEY (job_id, idx)
+        ) WITHOUT ROWID""",
+        # Chunks taken and not yet checkpointed: leased to `owner` ('' = free to take again).
+        """CREATE TABLE import_chunks (
+            job_id TEXT NOT NULL,
+            chunk INTEGER NOT NULL,
+            owner TEXT NOT NULL,
+            PRIMARY KEY (job_id, chunk)
+        ) WITHOUT ROWID""",
+        """CREATE TABLE import_failures (
+            job_id TEXT NOT NULL,
+            idx INTEGER NOT NULL,
+            phone TEXT,
+            email TEXT,
+            code TEXT NOT NULL,
+            message TEXT NOT NULL,
+            provider TEXT,
+            provider_code TEXT,
+            field TEXT,
+            retryable INTEGER,
+            retry_after REAL,
+            origin TEXT NOT NULL,
+            PRIMARY KEY (job_id, idx)
+        ) WITHOUT ROWID""",
+        # A job's warnings: each note once, with how many rows it concerns and the first few.
+        """CREATE TABLE import_warnings (
+            job_id TEXT NOT NULL,
+            note TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            count INTEGER NOT NULL,
+            indexes TEXT,
+            PRIMARY KEY (job_id, note)
+        ) WITHOUT ROWID""",
+    ),
 )
 
 

@@ -130,6 +130,7 @@ class HeymarketAdapter:
                 else HeymarketSettings.model_fields["batch_size"].default
             ),
             rate_limit=rate_limit_of(HeymarketSettings, settings),
+            bulk_reads_per_contact=1,  # its look-up by phone (a contact seen before skips it)
         )
 
     def check(self, contact: ContactDraft) -> Failure | None:

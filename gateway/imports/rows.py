@@ -1,0 +1,157 @@
+"""An import row judged exactly as a contact of bulkUpsertContacts is.
+
+A stored row (a CSV record or a JSON object) becomes the `ContactInput` variables a client
+would send; graphql-core coerces it against the schema's own ContactInput type (so a wrong type
+or an unknown status is refused with GraphQL's words), strawberry builds the ContactInput, and
+`to_draft` applies the gateway's checks. The service then applies the provider's, as for a bulk.
+Inline contacts (startContactImport's `contacts`) are stored as the same JSON objects.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError, GraphQLInputType, Undefined
+from graphql.utilities import coerce_input_value, validate_input_value
+from strawberry.schema.config import StrawberryConfig
+from strawberry.types.arguments import convert_argument
+from strawberry.types.base import get_object_definition
+
+from gateway.imports.formats import COLUMNS
+from gateway.schema.inputs import ContactInput
+from gateway.schema.scalars import SCALAR_MAP
+from gateway.schema.translate import to_draft
+from gateway.store.imports import InputRow, RowFormat
+from providers.errors import ErrorCode, Failure, ProviderError
+from providers.model import ContactDraft
+
+__all__ = ["Judged", "contact_json", "judge"]
+
+UNNAMED = "a column without a name in the CSV header was not sent"
+
+
+@strawberry.type
+class _Rows:
+    """A schema holding ContactInput alone: the same GraphQL type the API coerces."""
+
+    @strawberry.field
+    def row(self, contact: ContactInput) -> int:
+        return 0
+
+
+_SCHEMA = strawberry.Schema(query=_Rows, config=StrawberryConfig(scalar_map=SCALAR_MAP))
+_CONTACT_TYPE: GraphQLInputType = _SCHEMA._schema.get_type("ContactInput")  # type: ignore[assignment]
+
+
+@dataclass(frozen=True, slots=True)
+class Judged:
+    item: ContactDraft | Failure
+    phone: str | None  # as given, for the failed item's report
+    email: str | None
+    notes: tuple[str, ...] = ()
+
+
+def judge(row: InputRow, row_format: RowFormat, header: tuple[str, ...] | None, region: str) -> Judged:
+    if row.problem is not None:
+        return Judged(_invalid(row.problem), None, None)
+    notes: tuple[str, ...] = ()
+    if row_format is RowFormat.CSV:
+        assert header is not None
+        fields = json.loads(row.raw)
+        if len(fields) != len(header):
+            return Judged(
+                _invalid(f"this row has {len(fields)} fields; the header has {len(header)}"),
+                None,
+                None,
+            )
+        variables, notes = _from_csv(fields, header)
+    else:
+        try:
+            variables = json.loads(row.raw)
+        except ValueError as exc:
+            return Judged(_invalid(f"this line is not valid JSON: {exc}"), None, None)
+        if not isinstance(variables, dict):
+            return Judged(_invalid("this line is not a JSON object"), None, None)
+    phone, email = _given(variables.get("phone")), _given(variables.get("email"))
+    return Judged(_draft(variables, region), phone, email, notes)
+
+
+def _from_csv(fields: list[str], header: tuple[str, ...]) -> tuple[dict[str, Any], tuple[str, ...]]:
+    contact: dict[str, Any] = {}
+    custom: dict[str, str] = {}
+    notes: tuple[str, ...] = ()
+    for name, cell in zip(header, fields, strict=True):
+        value = cell.strip()
+        if not value:
+            continue
+        key = COLUMNS.get(name.lower())
+        if key == "tags":
+            contact["tags"] = [tag.strip() for tag in value.split(";") if tag.strip()]
+        elif key == "status":
+            contact["status"] = value.upper()
+        elif key is not None:
+            contact[key] = value
+        elif name:
+            custom[name] = value
+        else:
+            notes = (UNNAMED,)
+    if custom:
+        contact["customFields"] = custom
+    return contact, notes
+
+
+def _draft(variables: dict[str, Any], region: str) -> ContactDraft | Failure:
+    coerced = coerce_input_value(variables, _CONTACT_TYPE)
+    if coerced is Undefined:  # graphql-core says why, as it would for a bulk's variables
+        problems: list[Failure] = []
+
+        def on_error(error: GraphQLError, path: list[str | int]) -> None:
+            where = ".".join(str(part) for part in path) or None
+            status = path[:1] == ["status"]
+            code = ErrorCode.INVALID_STATUS if status else ErrorCode.INVALID_REQUEST
+            problems.append(Failure(code, error.message, field=where))
+
+        validate_input_value(variables, _CONTACT_TYPE, on_error, hide_suggestions=True)
+        return problems[0] if problems else _invalid("this contact is not a ContactInput")
+    contact = convert_argument(
+        coerced, ContactInput, _SCHEMA.schema_converter.scalar_registry, _SCHEMA.config
+    )
+    assert isinstance(contact, ContactInput)
+    try:
+        return to_draft(contact, region)
+    except ProviderError as error:
+        return error.failure
+
+
+def contact_json(contact: ContactInput) -> str:
+    """An inline contact as the JSON object a client would have sent."""
+    return json.dumps(_plain(contact), ensure_ascii=False, separators=(",", ":"))
+
+
+def _plain(value: Any) -> Any:
+    definition = get_object_definition(type(value))
+    if definition is not None and dataclasses.is_dataclass(value):
+        found: dict[str, Any] = {}
+        for field in definition.fields:
+            item = getattr(value, field.python_name)
+            if item is not strawberry.UNSET:
+                found[_SCHEMA.config.name_converter.from_field(field)] = _plain(item)
+        return found
+    if isinstance(value, enum.Enum):
+        return value.name
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value
+
+
+def _given(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _invalid(message: str) -> Failure:
+    return Failure(ErrorCode.INVALID_REQUEST, message)

@@ -1,0 +1,294 @@
+"""The import worker each gateway process runs for the lifetime of its app.
+
+It claims work from the store (reading a job's input file into rows, or sending one chunk),
+at most `slots` pieces at once, and does it:
+- reading: the file's records from where reading stopped, stored a batch at a time together
+  with the offset reached, so a restart goes on from there;
+- a chunk: its rows judged as bulk contacts are (rows.py), then sent through the same path as
+  bulkUpsertContacts (ContactService.bulk_upsert -> the adapter's bulk: pacing, retries,
+  Heymarket's batches and the error model are the bulk's), then its outcome checkpointed
+  atomically with the end of its lease. A crash before the checkpoint leaves the lease to a
+  dead process: the chunk is sent again, whole, by the next worker (Trackly and CampaignLark
+  upserts are idempotent; Heymarket looks each phone up before it creates it).
+
+Cancelling: a cancelled job's chunks in flight here are cancelled at once (asyncio), so no
+provider call of theirs starts after it; the contacts they carried are not counted (some may
+have been written: a warning says which). Jobs cancelled by another process are seen within
+`CANCEL_POLL` seconds. A chunk whose every contact was turned away before it reached the
+provider (the budget spent, the circuit open) is not counted either: it is given back and sent
+again after the wait the provider asked for.
+
+Finished jobs are deleted `retention_seconds` after they end.
+
+Extension points, for what is not here yet: a fleet queue replaces the SQLite store behind
+`ImportStore` (claim/checkpoint keep their meaning); the interactive-first budget share goes
+around `_send`'s call to the service (the one place an import spends provider budget).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from gateway.imports.formats import Record, read_records
+from gateway.imports.intake import INPUT_DIR, input_path
+from gateway.imports.jobs import Imports
+from gateway.imports.rows import judge
+from gateway.service import BulkOutcome
+from gateway.store.imports import (
+    ChunkOutcome,
+    ChunkWork,
+    FailedRow,
+    ImportStore,
+    InputRow,
+    ReadInput,
+    Work,
+)
+from gateway.store.owners import OwnerLock
+from providers.errors import Origin, ProviderError
+
+__all__ = ["ImportRunner"]
+
+log = logging.getLogger("gateway.imports")
+
+READ_BATCH = 1_000  # rows stored per transaction while an input is read
+IDLE_POLL = 0.5  # seconds between looks for work made by other processes
+CANCEL_POLL = 0.1  # seconds between looks for jobs cancelled elsewhere, while chunks run
+PURGE_EVERY = 3_600.0
+MAX_DEFER = 60.0  # longest pause before a chunk turned away is sent again
+_TURNED_AWAY = frozenset({Origin.PACING, Origin.CIRCUIT})
+Clock = Callable[[], float]
+
+
+class ImportRunner:
+    def __init__(
+        self,
+        imports: Imports,
+        owner: OwnerLock,
+        *,
+        retention_seconds: float,
+        slots: int = 4,
+        clock: Clock = time.time,
+    ) -> None:
+        self.imports = imports
+        self.store: ImportStore = imports.store
+        self.owner = owner
+        self.retention_seconds = retention_seconds
+        self.slots = max(1, slots)
+        self.clock = clock
+        self._running: dict[asyncio.Task[None], Work] = {}
+        self._cancelled: set[asyncio.Task[None]] = set()
+        self._wake = asyncio.Event()
+        self._loop_task: asyncio.Task[None] | None = None
+        self._purged_at = float("-inf")
+        imports.changes.stop = self.stop_job
+        imports.changes.wake = self._wake.set
+
+    async def start(self) -> None:
+        await asyncio.to_thread(self.owner.acquire)
+        self._loop_task = asyncio.create_task(self._loop(), name="gateway-imports")
+
+    async def aclose(self) -> None:
+        """Stop: work in flight is given back (a chunk is sent again by the next worker)."""
+        if self._loop_task is not None:
+            self._loop_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loop_task
+        tasks = list(self._running)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.to_thread(self.owner.release)
+
+    def stop_job(self, job_id: str) -> None:
+        """Cancel this process' work on the job now (it was cancelled)."""
+        for task, work in self._running.items():
+            if work.job.id == job_id and not task.done():
+                self._cancelled.add(task)
+                task.cancel()
+
+    # -- the loop ------------------------------------------------------------------------------
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self._purge_if_due()
+                await self._claim()
+                await self._stop_cancelled()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a store outage must not end the worker: try again later
+                log.exception("import worker: could not claim work")
+            self._wake.clear()
+            timeout = CANCEL_POLL if self._running else IDLE_POLL
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout)
+
+    async def _claim(self) -> None:
+        while len(self._running) < self.slots:
+            work = await self.store.claim(self.owner.token, self.clock())
+            if work is None:
+                return
+            task = asyncio.create_task(self._do(work), name=f"gateway-import-{work.job.id}")
+            self._running[task] = work
+            task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._running.pop(task, None)
+        self._cancelled.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("import work failed", exc_info=task.exception())
+        self._wake.set()  # a slot is free
+
+    async def _stop_cancelled(self) -> None:
+        jobs = sorted({work.job.id for work in self._running.values()})
+        for job_id in await self.store.cancelled(jobs):
+            self.stop_job(job_id)
+
+    async def _purge_if_due(self) -> None:
+        now = self.clock()
+        if now - self._purged_at < PURGE_EVERY:
+            return
+        self._purged_at = now
+        purged = await self.store.purge(now - self.retention_seconds)
+        data_dir = self.imports.data_dir
+        for job_id in purged:
+            input_path(data_dir, job_id).unlink(missing_ok=True)
+        if purged:
+            log.info("deleted %d finished imports past their retention", len(purged))
+        # An input whose job is gone (the process died between copying it and storing the job).
+        known = {path.stem for path in (data_dir / INPUT_DIR).glob("*.input")} - set(purged)
+        for job_id in known:
+            if await self.store.get(job_id) is None:
+                path = input_path(data_dir, job_id)
+                if now - path.stat().st_mtime > PURGE_EVERY:
+                    path.unlink(missing_ok=True)
+
+    # -- one piece of work ---------------------------------------------------------------------
+
+    async def _do(self, work: Work) -> None:
+        try:
+            if isinstance(work, ReadInput):
+                await self._read(work)
+            else:
+                await self._send(work)
+        except asyncio.CancelledError:
+            note = None
+            task = asyncio.current_task()
+            if isinstance(work, ChunkWork) and task in self._cancelled and work.rows:
+                first, last = work.rows[0].index, work.rows[-1].index
+                note = (
+                    f"cancelled while contacts {first} to {last} were being sent: they are not "
+                    "counted, and some of them may have been written"
+                )
+            await asyncio.shield(self._give_back(work, note))
+            raise
+        except Exception:
+            await asyncio.shield(self._give_back(work, None))
+            raise
+
+    async def _give_back(self, work: Work, note: str | None) -> None:
+        try:
+            await self.store.release(work, note)
+        except Exception:  # the lease then ends with this process
+            log.exception("import worker: could not give work back")
+        self._publish_later(work.job.id)
+
+    async def _read(self, work: ReadInput) -> None:
+        path = Path(work.source)
+        if not path.exists():
+            await self.store.fail(
+                work.job.id, "the uploaded file is gone from data_dir: import it again", self.clock()
+            )
+            await self._publish(work.job.id)
+            return
+        records = read_records(path, work.job.row_format, work.offset)
+        index = work.rows
+        while True:
+            batch = await asyncio.to_thread(_take, records, READ_BATCH)
+            rows = [InputRow(index + n, r.raw, r.problem) for n, r in enumerate(batch)]
+            index += len(rows)
+            done = len(batch) < READ_BATCH
+            offset = batch[-1].offset if batch else work.offset
+            if not await self.store.add_rows(work, rows, offset, done, self.clock()):
+                return  # the job was cancelled meanwhile
+            self._wake.set()  # its chunks can go
+            await self._publish(work.job.id)
+            if done:
+                path.unlink(missing_ok=True)
+                return
+
+    async def _send(self, work: ChunkWork) -> None:
+        job = work.job
+        judged = [judge(row, job.row_format, job.header, self.imports.region) for row in work.rows]
+        try:
+            outcome = await self.imports.service.bulk_upsert(
+                job.provider, [j.item for j in judged], first_index=work.first
+            )
+        except ProviderError as error:
+            # Every contact of the chunk refused for the account (credentials, payment,
+            # product, provider not configured): the next chunks would be too.
+            failure = error.failure
+            reason = f"the import stopped: {failure.code.value}: {failure.message}"
+            await self.store.release(work)
+            await self.store.fail(job.id, reason, self.clock())
+            await self._publish(job.id)
+            return
+        wait = _turned_away(outcome, len(judged))
+        if wait is not None:
+            note = (
+                f"{job.provider.label} turned chunks away before they were sent (its budget "
+                "or an open circuit): they are sent again after a pause"
+            )
+            await self.store.defer(work, self.clock() + wait, note)
+            await self._publish(job.id)
+            return
+        failed = [
+            FailedRow(
+                item.index,
+                item.phone or judged[item.index - work.first].phone,
+                item.email or judged[item.index - work.first].email,
+                item.failure,
+            )
+            for item in outcome.errors
+        ]
+        notes: dict[str, list[int]] = {note: list(rows) for note, rows in outcome.notes.items()}
+        for warning in outcome.provider_warnings:
+            notes.setdefault(warning, [])
+        for offset, one in enumerate(judged):
+            for note in one.notes:
+                notes.setdefault(note, []).append(work.first + offset)
+        counted = ChunkOutcome(len(judged), failed, outcome.contacts_created, notes)
+        if not await self.store.checkpoint(work, counted, self.clock()):
+            log.warning("import %s chunk %d: its lease was lost; not counted", job.id, work.chunk)
+        await self._publish(job.id)
+
+    async def _publish(self, job_id: str) -> None:
+        job = await self.store.get(job_id)
+        if job is not None:
+            self.imports.changes.publish(job)
+
+    def _publish_later(self, job_id: str) -> None:
+        with contextlib.suppress(RuntimeError):
+            asyncio.get_running_loop().create_task(self._publish(job_id))
+
+
+def _take(records: Iterator[Record], count: int) -> list[Record]:
+    return list(itertools.islice(records, count))
+
+
+def _turned_away(outcome: BulkOutcome, count: int) -> float | None:
+    """The pause before sending again, when every contact was turned away before reaching the
+    provider (pacing, an open circuit); None when the chunk's outcome stands."""
+    failures = [item.failure for item in outcome.errors]
+    if not failures or len(failures) != count:
+        return None
+    if not all(failure.origin in _TURNED_AWAY for failure in failures):
+        return None
+    waits = [failure.retry_after for failure in failures if failure.retry_after]
+    return min(MAX_DEFER, max(waits, default=1.0))
