@@ -114,7 +114,7 @@ def create_app(
         sandbox=config.sandbox,
     )
     queries = _QueryStore(lambda: running[0].fleet.link if running else None)
-    routes: list[Route | Mount] = [
+    routes: list[Route | WebSocketRoute | Mount] = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         # strawberry's own GraphiQL page loads scripts from a CDN; ours is served from here.

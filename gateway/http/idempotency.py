@@ -23,9 +23,11 @@ the header whose operation is a mutation:
 
 Queries are not judged by it: a key on a request whose operations are all queries is ignored.
 It knows no mutation by name, so every mutation is covered as it is; startContactImport, which
-stores a job that writes later, says so (`note_state_write`), so its answer (the job) is kept. A batch (JSON array) is one request: one fingerprint, one stored answer.
+stores a job that writes later, says so (`note_state_write`), so its answer (the job) is kept.
+A batch (JSON array) is one request: one fingerprint, one stored answer.
 A multipart request (file uploads) is fingerprinted on its bytes with its boundary taken out
-(a retry's new random boundary is the same request) and treated as a mutation.
+(a retry's new random boundary is the same request) and treated as a mutation; its body is
+spooled to a temporary file while it is hashed (spooled.py), never held in memory.
 """
 
 from __future__ import annotations
@@ -40,7 +42,14 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.http.guards import error_response, header
-from gateway.http.keyed_request import HEADER, MAX_KEY_LENGTH, fingerprint_of, key_problem
+from gateway.http.keyed_request import (
+    HEADER,
+    MAX_KEY_LENGTH,
+    fingerprint_of,
+    key_problem,
+    multipart_boundary,
+)
+from gateway.http.spooled import SpooledBody
 from gateway.ops.request_context import current_request
 from gateway.store import (
     Claimed,
@@ -91,6 +100,16 @@ class Idempotency:
         ):
             await self.app(scope, receive, send)
             return
+        boundary = multipart_boundary(scope)
+        if boundary is not None:  # an upload: spooled to disk, never held in memory
+            spooled = await SpooledBody.read(receive, boundary or None)
+            if spooled is None:  # the client left before sending its request
+                return
+            try:
+                await self._keyed(scope, spooled.replay(receive), send, spooled.digest)
+            finally:
+                spooled.close()
+            return
         body = await read_body(receive)
         if body is None:  # the client left before sending its request
             return
@@ -99,6 +118,9 @@ class Idempotency:
         if fingerprint is None:  # only queries, or nothing GraphQL could run: no key needed
             await self.app(scope, receive, send)
             return
+        await self._keyed(scope, receive, send, fingerprint)
+
+    async def _keyed(self, scope: Scope, receive: Receive, send: Send, fingerprint: str) -> None:
         values = [value for name, value in scope["headers"] if name == HEADER]
         problem = key_problem(values)
         if problem is not None:

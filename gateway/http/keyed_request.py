@@ -13,7 +13,7 @@ from starlette.types import Scope
 
 from gateway.http.guards import header
 
-__all__ = ["HEADER", "MAX_KEY_LENGTH", "fingerprint_of", "key_problem"]
+__all__ = ["HEADER", "MAX_KEY_LENGTH", "fingerprint_of", "key_problem", "multipart_boundary"]
 
 HEADER = b"idempotency-key"
 MAX_KEY_LENGTH = 255
@@ -40,13 +40,22 @@ def key_problem(values: list[bytes]) -> str | None:
     return None
 
 
+def multipart_boundary(scope: Scope) -> bytes | None:
+    """A multipart request's boundary (b"" when it names none); None for other requests."""
+    content_type = (header(scope, b"content-type") or "").lower()
+    if not content_type.startswith("multipart/"):
+        return None
+    found = _BOUNDARY.search((header(scope, b"content-type") or "").encode("latin-1"))
+    return found.group(1) if found else b""
+
+
 def fingerprint_of(scope: Scope, body: bytes) -> str | None:
     """The request's digest when it holds a mutation (or may: a persisted query, an upload);
     None for queries only, or a body GraphQL would refuse before running anything."""
-    content_type = (header(scope, b"content-type") or "").lower()
-    if content_type.startswith("multipart/"):
-        found = _BOUNDARY.search(content_type.encode("latin-1"))
-        canonical = body.replace(found.group(1), b"BOUNDARY") if found else body
+    boundary = multipart_boundary(scope)
+    if boundary is not None:
+        # The boundary as sent (a browser's mixes cases): lower-cased it would not be found.
+        canonical = body.replace(boundary, b"BOUNDARY") if boundary else body
         return hashlib.sha256(b"multipart\n" + canonical).hexdigest()
     try:
         data = json.loads(body)

@@ -160,7 +160,9 @@ def _check_ndjson(text: str, whole: bool) -> None:
             ) from None
         if not isinstance(value, dict):
             raise _refused(
-                ErrorCode.INVALID_REQUEST, "the file is not NDJSON: its first line is not an object", "file"
+                ErrorCode.INVALID_REQUEST,
+                "the file is not NDJSON: its first line is not an object",
+                "file",
             )
 
 

@@ -95,9 +95,13 @@ class Imports:
 
     # -- starting ------------------------------------------------------------------------------
 
-    async def start_inline(self, provider: ProviderName, contacts: Sequence[ContactInput]) -> JobRecord:
+    async def start_inline(
+        self, provider: ProviderName, contacts: Sequence[ContactInput]
+    ) -> JobRecord:
         if not contacts:
-            raise ProviderError.of(ErrorCode.MISSING_CONTACTS, "contacts is empty", field="contacts")
+            raise ProviderError.of(
+                ErrorCode.MISSING_CONTACTS, "contacts is empty", field="contacts"
+            )
         _check_count(len(contacts), "contacts")
         rows = [InputRow(index, contact_json(contact)) for index, contact in enumerate(contacts)]
         job = await self.store.create(self._new(provider, RowFormat.NDJSON), rows)
@@ -159,8 +163,8 @@ class Imports:
     async def get(self, job_id: str) -> JobRecord | None:
         return await self.store.get(job_id)
 
-    async def list(self, status: ImportStatus | None, first: int) -> list[JobRecord]:
-        return await self.store.list(status, first)
+    async def recent(self, status: ImportStatus | None, first: int) -> list[JobRecord]:
+        return await self.store.recent(status, first)
 
     # -- cancelling ----------------------------------------------------------------------------
 

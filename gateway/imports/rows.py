@@ -56,7 +56,9 @@ class Judged:
     notes: tuple[str, ...] = ()
 
 
-def judge(row: InputRow, row_format: RowFormat, header: tuple[str, ...] | None, region: str) -> Judged:
+def judge(
+    row: InputRow, row_format: RowFormat, header: tuple[str, ...] | None, region: str
+) -> Judged:
     if row.problem is not None:
         return Judged(_invalid(row.problem), None, None)
     notes: tuple[str, ...] = ()

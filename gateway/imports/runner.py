@@ -203,7 +203,9 @@ class ImportRunner:
         path = Path(work.source)
         if not path.exists():
             await self.store.fail(
-                work.job.id, "the uploaded file is gone from data_dir: import it again", self.clock()
+                work.job.id,
+                "the uploaded file is gone from data_dir: import it again",
+                self.clock(),
             )
             await self._publish(work.job.id)
             return

@@ -9,10 +9,9 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors, ParserCache, SchemaExtension
 from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 from strawberry.utils.logging import StrawberryLogger
-
-from strawberry.tools import merge_types
 
 from gateway.schema.errors import ALL_MEMBERS
 from gateway.schema.imports import ImportMutation, ImportQuery, Subscription

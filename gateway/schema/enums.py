@@ -7,6 +7,8 @@ from typing import Any
 
 import strawberry
 
+from gateway.store.imports import ImportStatus as _ImportStatus
+from gateway.store.imports import RowFormat as _RowFormat
 from providers.errors import ErrorCode as _ErrorCode
 from providers.errors import Origin as _Origin
 from providers.model import FieldMode, ProviderName
@@ -38,6 +40,18 @@ ErrorOrigin = _mirror(
     "Who decided a failure: the gateway's checks (GATEWAY), the provider's answer (PROVIDER), "
     "the connection (TRANSPORT: refused, reset, unreadable), the gateway's pacing (PACING), "
     "an open circuit (CIRCUIT), the deadline (DEADLINE).",
+)
+
+ImportFormat = _mirror(
+    _RowFormat,
+    "ImportFormat",
+    "An uploaded file's format; guessed from its name, type and first line when not given.",
+)
+ImportStatus = _mirror(
+    _ImportStatus,
+    "ImportStatus",
+    "QUEUED: waiting for a worker; RUNNING; SUCCEEDED: every contact processed (some may "
+    "have failed); FAILED: stopped before the end (its warnings say why); CANCELLED.",
 )
 
 

@@ -7,7 +7,6 @@ already spooled to disk). Exactly one of `contacts` and `file` is given.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import AsyncGenerator
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -21,7 +20,7 @@ from gateway.imports.jobs import Imports, UploadedFile
 from gateway.imports.plan import contacts_per_minute, eta_seconds
 from gateway.ops.request_context import note_state_write
 from gateway.schema.context import gateway_context
-from gateway.schema.enums import Provider, provider_name
+from gateway.schema.enums import ImportFormat, ImportStatus, Provider, provider_name
 from gateway.schema.errors import ConfigurationError, NotFoundError, ValidationError, error_from
 from gateway.schema.inputs import ContactInput
 from gateway.schema.payloads import BulkItemError
@@ -33,20 +32,6 @@ from providers.errors import ErrorCode, Failure, ProviderError
 __all__ = ["ContactImport", "ImportMutation", "ImportQuery", "Subscription"]
 
 MAX_PAGE = 1_000
-
-ImportFormat = strawberry.enum(
-    enum.Enum("ImportFormat", {member.name: member.name for member in RowFormat}),  # type: ignore[misc]
-    name="ImportFormat",
-    description="An uploaded file's format; guessed from its name, type and first line if left out.",
-)
-ImportStatus = strawberry.enum(
-    enum.Enum("ImportStatus", {member.name: member.name for member in _ImportStatus}),  # type: ignore[misc]
-    name="ImportStatus",
-    description=(
-        "QUEUED: waiting for a worker; RUNNING; SUCCEEDED: every contact processed (some may "
-        "have failed); FAILED: stopped before the end (warnings say why); CANCELLED."
-    ),
-)
 
 
 @strawberry.type(description="A contact import job and its progress.")
@@ -195,7 +180,7 @@ class ImportQuery:
         imports = _imports(info)
         status = given(status)
         wanted = _ImportStatus[status.name] if status is not None else None
-        jobs = await imports.list(wanted, _page(first, MAX_PAGE, "first"))
+        jobs = await imports.recent(wanted, _page(first, MAX_PAGE, "first"))
         return [contact_import(job, imports) for job in jobs]
 
 
@@ -251,7 +236,9 @@ def _uploaded(file: Any) -> UploadedFile:
             "file must be uploaded in a multipart request (the GraphQL multipart request spec)",
             field="file",
         )
-    return UploadedFile(stream, getattr(file, "filename", None), getattr(file, "content_type", None))
+    return UploadedFile(
+        stream, getattr(file, "filename", None), getattr(file, "content_type", None)
+    )
 
 
 def _format(value: Any) -> RowFormat | None:

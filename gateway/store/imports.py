@@ -157,7 +157,7 @@ class ImportStore(Protocol):
 
     async def get(self, job_id: str) -> JobRecord | None: ...
 
-    async def list(self, status: ImportStatus | None, first: int) -> list[JobRecord]:
+    async def recent(self, status: ImportStatus | None, first: int) -> list[JobRecord]:
         """The newest jobs first."""
         ...
 

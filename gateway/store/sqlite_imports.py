@@ -85,7 +85,7 @@ class SqliteImportStore:
     async def get(self, job_id: str) -> JobRecord | None:
         return await self._read(lambda connection: _job(connection, job_id))
 
-    async def list(self, status: ImportStatus | None, first: int) -> list[JobRecord]:
+    async def recent(self, status: ImportStatus | None, first: int) -> list[JobRecord]:
         def listing(connection: sqlite3.Connection) -> list[JobRecord]:
             where, parameters = ("WHERE status = ?", [status.value]) if status else ("", [])
             rows = connection.execute(
@@ -235,7 +235,13 @@ class SqliteImportStore:
                     "UPDATE import_jobs SET processed = processed + ?, succeeded = succeeded + ?, "
                     "failed = failed + ?, created = created + ?, version = version + 1 "
                     "WHERE id = ?",
-                    (outcome.processed, outcome.processed - failed, failed, outcome.created, job_id),
+                    (
+                        outcome.processed,
+                        outcome.processed - failed,
+                        failed,
+                        outcome.created,
+                        job_id,
+                    ),
                 )
                 _finish_if_done(connection, job_id, now)
                 return True
@@ -389,7 +395,9 @@ def _insert_rows(connection: sqlite3.Connection, job_id: str, rows: Iterable[Inp
     )
 
 
-def _start(connection: sqlite3.Connection, job_id: str, now: float, *, restarted: bool) -> JobRecord:
+def _start(
+    connection: sqlite3.Connection, job_id: str, now: float, *, restarted: bool
+) -> JobRecord:
     """The job as work on it starts: RUNNING; the rate's base is set when it starts, and again
     when work is taken over from a process that died (the time it lay dead is not the job's)."""
     connection.execute(
@@ -415,9 +423,7 @@ def _finish_if_done(connection: sqlite3.Connection, job_id: str, now: float) -> 
     )
 
 
-def _note(
-    connection: sqlite3.Connection, job_id: str, note: str, indexes: Sequence[int]
-) -> None:
+def _note(connection: sqlite3.Connection, job_id: str, note: str, indexes: Sequence[int]) -> None:
     found = connection.execute(
         "SELECT count, indexes FROM import_warnings WHERE job_id = ? AND note = ?",
         (job_id, note),
@@ -427,7 +433,8 @@ def _note(
             "SELECT COUNT(*) FROM import_warnings WHERE job_id = ?", (job_id,)
         ).fetchone()
         connection.execute(
-            "INSERT INTO import_warnings (job_id, note, seq, count, indexes) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO import_warnings (job_id, note, seq, count, indexes) "
+            "VALUES (?, ?, ?, ?, ?)",
             (job_id, note, seq, len(indexes), json.dumps(sorted(indexes)[:LISTED])),
         )
         return
