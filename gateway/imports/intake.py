@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -19,10 +20,19 @@ from gateway.imports.formats import SNIFF_BYTES, Sniffed, read_records, sniff
 from gateway.store.imports import MAX_IMPORT_ROWS, RowFormat
 from providers.errors import ErrorCode, ProviderError
 
-__all__ = ["INPUT_DIR", "input_path", "take_in"]
+__all__ = ["INPUT_DIR", "UploadedFile", "input_path", "take_in"]
 
 INPUT_DIR = "imports"
 BLOCK = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class UploadedFile:
+    """An upload as the request has it: its stream (spooled to disk) and what the client said."""
+
+    stream: BinaryIO
+    filename: str | None
+    content_type: str | None
 
 
 def input_path(data_dir: Path, job_id: str) -> Path:

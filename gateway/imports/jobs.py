@@ -14,9 +14,8 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
 
-from gateway.imports.intake import input_path, take_in
+from gateway.imports.intake import UploadedFile, input_path, take_in
 from gateway.imports.plan import plan_chunks
 from gateway.imports.rows import contact_json
 from gateway.schema.inputs import ContactInput
@@ -33,18 +32,11 @@ from gateway.store.imports import (
 from providers.errors import ErrorCode, ProviderError
 from providers.model import ProviderName
 
-__all__ = ["CANCEL_WAIT_SECONDS", "Changes", "Imports", "UploadedFile"]
+__all__ = ["CANCEL_WAIT_SECONDS", "Changes", "Imports"]
 
 POLL_SECONDS = 0.25
 CANCEL_WAIT_SECONDS = 2.0  # how long a cancel waits for the chunks in flight to stop
 Clock = Callable[[], float]
-
-
-@dataclass(frozen=True, slots=True)
-class UploadedFile:
-    stream: BinaryIO
-    filename: str | None
-    content_type: str | None
 
 
 @dataclass

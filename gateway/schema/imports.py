@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from graphql import GraphQLError
 from strawberry.file_uploads import Upload
 from strawberry.types import Info
 
-from gateway.imports.jobs import Imports, UploadedFile
+from gateway.imports.intake import UploadedFile
 from gateway.imports.plan import contacts_per_minute, eta_seconds
 from gateway.ops.request_context import note_state_write
 from gateway.schema.context import gateway_context
@@ -28,6 +28,9 @@ from gateway.schema.translate import given
 from gateway.store.imports import ImportStatus as _ImportStatus
 from gateway.store.imports import JobRecord, RowFormat
 from providers.errors import ErrorCode, Failure, ProviderError
+
+if TYPE_CHECKING:  # gateway.imports judges rows with the schema's ContactInput
+    from gateway.imports.jobs import Imports
 
 __all__ = ["ContactImport", "ImportMutation", "ImportQuery", "Subscription"]
 

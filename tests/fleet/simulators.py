@@ -3,8 +3,10 @@
     python -m tests.fleet.simulators --provider campaignlark --port P --limit 100
 
 Every request (but the /_ admin routes) is timed on arrival; more than `limit` in any trailing
-window of `period` seconds is answered 429 and counted. GET /_audit gives the arrival times
-and the refusals; the simulator's own fault route (/_sandbox/faults) is served as usual.
+window of `period` seconds is answered 429 and counted. GET /_audit gives the arrival times,
+each call's method, path and status, and the refusals; GET /_contacts the contacts the
+simulator holds (Heymarket: id, phone and names); the simulator's own fault route
+(/_sandbox/faults) is served as usual.
 """
 
 from __future__ import annotations
@@ -13,19 +15,30 @@ import argparse
 import json
 import time
 from collections import deque
+from collections.abc import Callable
+from typing import Any
 
 import uvicorn
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from providers.campaignlark.sandbox import CampaignLarkSimulator
+from providers.heymarket.sandbox import HeymarketSimulator
 from providers.trackly.sandbox import TracklySimulator
 
 
 class StrictWindow:
-    def __init__(self, app: ASGIApp, limit: int, period: float) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        limit: int,
+        period: float,
+        contacts: Callable[[], list[dict[str, Any]]] = list,
+    ) -> None:
         self.app, self.limit, self.period = app, limit, period
+        self.contacts = contacts
         self.recent: deque[float] = deque()
         self.arrivals: list[float] = []
+        self.calls: list[tuple[str, str, int]] = []  # method, path, status
         self.rejected = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -34,8 +47,11 @@ class StrictWindow:
             return
         path: str = scope["path"]
         if path == "/_audit":
-            body = {"arrivals": self.arrivals, "rejected": self.rejected}
+            body = {"arrivals": self.arrivals, "calls": self.calls, "rejected": self.rejected}
             await _json(send, 200, body)
+            return
+        if path == "/_contacts":
+            await _json(send, 200, self.contacts())
             return
         if path.startswith("/_"):
             await self.app(scope, receive, send)
@@ -49,7 +65,15 @@ class StrictWindow:
             return
         self.recent.append(now)
         self.arrivals.append(now)
-        await self.app(scope, receive, send)
+        call = [scope["method"], path, 0]
+        self.calls.append(call)  # type: ignore[arg-type]
+
+        async def noted(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                call[2] = message["status"]
+            await send(message)
+
+        await self.app(scope, receive, noted)
 
 
 async def _json(send: Send, status: int, body: object) -> None:
@@ -61,17 +85,29 @@ async def _json(send: Send, status: int, body: object) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--provider", choices=["trackly", "campaignlark"], default="trackly")
+    parser.add_argument(
+        "--provider", choices=["trackly", "campaignlark", "heymarket"], default="trackly"
+    )
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--limit", type=int, default=100)
     parser.add_argument("--period", type=float, default=1.0)
     args = parser.parse_args()
-    simulator = (
-        CampaignLarkSimulator(rate_limit=args.limit, rate_period=args.period)
-        if args.provider == "campaignlark"
-        else TracklySimulator()
-    )
-    app = StrictWindow(simulator.app, args.limit, args.period)
+    contacts: Callable[[], list[dict[str, Any]]] = list
+    simulator: Any
+    if args.provider == "campaignlark":
+        simulator = CampaignLarkSimulator(rate_limit=args.limit, rate_period=args.period)
+    elif args.provider == "heymarket":
+        heymarket = HeymarketSimulator(rate_limit=args.limit, rate_period=args.period)
+        simulator = heymarket
+
+        def contacts() -> list[dict[str, Any]]:
+            return [
+                {"id": c.id, "phone": c.phone, "first": c.first, "last": c.last}
+                for c in heymarket.contacts.values()
+            ]
+    else:
+        simulator = TracklySimulator()
+    app = StrictWindow(simulator.app, args.limit, args.period, contacts)
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
 
 

@@ -1,0 +1,101 @@
+"""An import row is judged as a bulk contact is: GraphQL coercion, then the gateway's checks."""
+
+from __future__ import annotations
+
+import json
+
+from gateway.imports.rows import UNNAMED, contact_json, judge
+from gateway.schema.inputs import ContactInput, HeymarketContactOptions
+from gateway.store.imports import InputRow, RowFormat
+from providers.errors import ErrorCode, Failure
+from providers.model import ContactDraft, SubscriptionStatus
+
+HEADER = ("Phone", "email", "first_name", "LastName", "list_number", "status", "tags", "plan", "")
+
+
+def csv_row(*fields: str) -> InputRow:
+    return InputRow(0, json.dumps(list(fields)))
+
+
+def test_csv_columns_map_to_the_unified_input_and_the_rest_are_custom_fields() -> None:
+    row = csv_row(
+        "(415) 555-2671", "Ann@Example.com", " Ann ", "Lee", "800-555-1234", "unsubscribed",
+        "vip; new ;;", "gold", "",
+    )  # fmt: skip
+    judged = judge(row, RowFormat.CSV, HEADER, "US")
+    assert judged.item == ContactDraft(
+        phone="+14155552671",
+        email="Ann@example.com",
+        first_name="Ann",
+        last_name="Lee",
+        list_number="+18005551234",
+        status=SubscriptionStatus.UNSUBSCRIBED,
+        tags=("vip", "new"),
+        custom_fields={"plan": "gold"},
+    )
+    assert (judged.phone, judged.email) == ("(415) 555-2671", "Ann@Example.com")
+
+
+def test_refused_rows_say_why_with_the_gateways_own_codes() -> None:
+    cases = {
+        ("12345", "", "", "", "", "", "", "", ""): (ErrorCode.INVALID_PHONE, "phone"),
+        ("+14155552671", "not-an-email", "", "", "", "", "", "", ""): (
+            ErrorCode.INVALID_EMAIL,
+            "email",
+        ),
+        ("+14155552671", "", "", "", "", "maybe", "", "", ""): (ErrorCode.INVALID_STATUS, "status"),
+        ("+14155552671", "too", "few"): (ErrorCode.INVALID_REQUEST, None),
+    }
+    for fields, (code, field) in cases.items():
+        item = judge(csv_row(*fields), RowFormat.CSV, HEADER, "US").item
+        assert isinstance(item, Failure), fields
+        assert (item.code, item.field) == (code, field), item
+
+
+def test_a_value_in_a_column_without_a_name_is_noted() -> None:
+    judged = judge(
+        csv_row("+14155552671", "", "", "", "", "", "", "", "x"), RowFormat.CSV, HEADER, "US"
+    )
+    assert isinstance(judged.item, ContactDraft)
+    assert judged.notes == (UNNAMED,)
+
+
+def test_ndjson_lines_are_coerced_as_graphql_variables_are() -> None:
+    def item(line: str) -> ContactDraft | Failure:
+        return judge(InputRow(0, line), RowFormat.NDJSON, None, "US").item
+
+    ok = item('{"phone": "+14155552671", "heymarket": {"assigneeId": 3}, "fieldMode": "REPLACE"}')
+    assert isinstance(ok, ContactDraft) and ok.heymarket is not None
+    assert ok.heymarket.assignee_id == 3
+    for line, code, says in [
+        ("{not json", ErrorCode.INVALID_REQUEST, "not valid JSON"),
+        ("[1, 2]", ErrorCode.INVALID_REQUEST, "not a JSON object"),
+        ('{"phone": 4155552671}', ErrorCode.INVALID_REQUEST, "String cannot represent"),
+        ('{"phone": "+14155552671", "nick": "x"}', ErrorCode.INVALID_REQUEST, "unknown field"),
+        ('{"phone": "+14155552671", "status": "GONE"}', ErrorCode.INVALID_STATUS, "GONE"),
+        ('{"phone": "+14155552671", "customFields": {"a": null}}', ErrorCode.INVALID_CUSTOM_FIELDS,
+         "customFields.a"),
+    ]:  # fmt: skip
+        refused = item(line)
+        assert isinstance(refused, Failure) and refused.code is code, line
+        assert says in refused.message, refused.message
+
+
+def test_a_problem_found_while_reading_refuses_the_row() -> None:
+    item = judge(InputRow(0, "[]", "this row is not UTF-8 text"), RowFormat.CSV, HEADER, "US").item
+    assert isinstance(item, Failure) and item.message == "this row is not UTF-8 text"
+
+
+def test_an_inline_contact_is_stored_as_the_json_a_client_sends_and_judged_the_same() -> None:
+    contact = ContactInput(
+        phone="+14155552671",
+        custom_fields={"plan": "gold", "seats": 3},  # type: ignore[arg-type]
+        tags=["vip"],
+        heymarket=HeymarketContactOptions(display_name="Ann"),
+    )
+    raw = contact_json(contact)
+    assert json.loads(raw)["heymarket"] == {"displayName": "Ann"}
+    judged = judge(InputRow(0, raw), RowFormat.NDJSON, None, "US").item
+    assert isinstance(judged, ContactDraft)
+    assert judged.custom_fields == {"plan": "gold", "seats": 3}
+    assert judged.tags == ("vip",)
