@@ -382,7 +382,9 @@ def test_any_operation_agrees(pair: Pair, query: str) -> None:
 @_cases(200)
 @given(
     query=mutations(
-        SCHEMA, fields=sorted(set(MUTATION.fields) - APART), custom_scalars=OPERATIONS,
+        SCHEMA,
+        fields=sorted(set(MUTATION.fields) - APART),
+        custom_scalars=OPERATIONS,
         mode=Mode.NEGATIVE,
     )
 )
