@@ -106,7 +106,7 @@ class ImportRunner:
         await asyncio.to_thread(self.owner.release)
 
     def stop_job(self, job_id: str) -> None:
-        """Cancel this process' work on the job now (it was cancelled)."""
+        """Cancel this process' work on the job now (it was cancelled, or it failed)."""
         for task, work in self._running.items():
             if work.job.id == job_id and not task.done():
                 self._cancelled.add(task)
@@ -183,7 +183,7 @@ class ImportRunner:
             if isinstance(work, ChunkWork) and task in self._cancelled and work.rows:
                 first, last = work.rows[0].index, work.rows[-1].index
                 note = (
-                    f"cancelled while contacts {first} to {last} were being sent: they are not "
+                    f"stopped while contacts {first} to {last} were being sent: they are not "
                     "counted, and some of them may have been written"
                 )
             await asyncio.shield(self._give_back(work, note))

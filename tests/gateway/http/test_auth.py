@@ -71,3 +71,27 @@ def test_serve_refuses_a_config_without_keys_on_a_public_host(
     path.write_text('[providers.trackly]\napi_key = "trk_x"\n')
     assert main(["serve", "--config", str(path), "--host", "0.0.0.0", "--port", "1"]) == 2
     assert "refusing to serve" in capsys.readouterr().err
+
+
+async def test_a_websocket_shows_an_api_key_in_its_handshake_or_connection_init() -> None:
+    """Browsers cannot set headers on a WebSocket: connection_init's payload carries the key."""
+    from types import SimpleNamespace
+
+    from strawberry.exceptions import ConnectionRejectionError
+
+    from gateway.http.graphql import GraphQLApp
+    from gateway.ops.metrics import GatewayMetrics
+    from gateway.schema import build_schema
+
+    app = GraphQLApp(lambda: None, build_schema(), GatewayMetrics(), keys=["k-1", "k-2"])  # type: ignore[arg-type,return-value]
+
+    def context(header: str = "", params: object = None) -> dict[str, object]:
+        request = SimpleNamespace(headers={"authorization": header} if header else {})
+        return {"request": request, "connection_params": params}
+
+    await app.on_ws_connect(context("Bearer k-2"))
+    await app.on_ws_connect(context(params={"Authorization": "Bearer k-1"}))
+    await app.on_ws_connect(context(params={"authorization": "bearer k-1"}))
+    for refused in (context(), context("Bearer nope"), context(params={"Authorization": 3})):
+        with pytest.raises(ConnectionRejectionError):
+            await app.on_ws_connect(refused)

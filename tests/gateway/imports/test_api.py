@@ -236,7 +236,7 @@ async def test_cancel_stops_a_job_at_once_and_a_second_cancel_is_refused(
     assert cancelled["processed"] < 60
     assert cancelled["processed"] == cancelled["succeeded"] + cancelled["failed"]
     assert done["processed"] == cancelled["processed"]  # in-flight chunks were not counted
-    assert any("cancelled while contacts" in w for w in done["warnings"])
+    assert any("stopped while contacts" in w for w in done["warnings"])
     assert again["__typename"] == "ValidationError"
     assert again["code"] == "INVALID_REQUEST"
     assert "finished already (CANCELLED" in again["message"]
@@ -305,3 +305,28 @@ async def test_a_bulk_too_large_for_the_deadline_says_so_and_points_at_imports(
     warnings = slow["bulkUpsertContacts"]["warnings"]
     assert any("startContactImport" in w and "500/minute" in w for w in warnings), warnings
     assert not any("startContactImport" in w for w in fast["bulkUpsertContacts"]["warnings"])
+
+
+async def test_the_sample_csv_imports_into_the_heymarket_sandbox(tmp_path: Path) -> None:
+    """examples/contacts.csv, the README's walkthrough: its refused rows fail, the rest go in."""
+    sample = Path(__file__).parents[3] / "examples" / "contacts.csv"
+    sandbox = Sandbox(heymarket=HeymarketSimulator(rate_limit=10**6))
+    config = sandbox.config(GatewaySettings(data_dir=tmp_path))
+    heymarket = config.providers[ProviderName.HEYMARKET]
+    fast = heymarket.model_copy(update={"rate_limit": "100000/minute"})
+    config = type(config)(config.gateway, {ProviderName.HEYMARKET: fast}, True)
+    async with serve(config, sandbox=sandbox) as client:
+        job = started(await upload(client.http, "HEYMARKET", sample.read_bytes()))
+        done = await finished(client.http, job["id"], seconds=60)
+
+    assert done["status"] == "SUCCEEDED"
+    assert (done["total"], done["succeeded"], done["failed"]) == (300, 294, 6)
+    assert {e["index"]: e["error"]["code"] for e in done["errors"]} == {
+        17: "INVALID_PHONE",
+        42: "MISSING_PHONE_NUMBER",
+        88: "INVALID_STATUS",
+        131: "INVALID_EMAIL",
+        204: "INVALID_REQUEST",
+        250: "TOO_MANY_TAGS",
+    }
+    assert len(sandbox.heymarket.contacts) == 294

@@ -1,0 +1,88 @@
+"""The import worker's own rules: a job refused for the account stops, FAILED, saying why;
+finished jobs go after `import_retention_days`, their input files with them."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from pydantic import SecretStr
+
+from gateway.config import GatewaySettings
+from gateway.imports.intake import input_path
+from gateway.imports.jobs import Imports
+from gateway.imports.runner import ImportRunner
+from gateway.sandbox import Sandbox
+from gateway.service import ContactService
+from gateway.store.imports import ImportStatus, InputRow, NewJob, RowFormat
+from gateway.store.owners import OwnerLock
+from gateway.store.sqlite import SqliteDatabase
+from gateway.store.sqlite_imports import SqliteImportStore
+from providers.model import ProviderName
+from tests.gateway.imports.support import START, finished
+from tests.support import serve
+
+DAY = 86_400.0
+
+
+async def test_a_job_refused_for_the_account_stops_failed_and_says_why(tmp_path: Path) -> None:
+    sandbox = Sandbox()
+    config = sandbox.config(GatewaySettings(data_dir=tmp_path, max_bulk_contacts=2))
+    wrong = config.providers[ProviderName.TRACKLY].model_copy(
+        update={"api_key": SecretStr("trk_" + "x" * 32)}
+    )
+    config = type(config)(config.gateway, {ProviderName.TRACKLY: wrong}, True)
+    contacts = [{"phone": f"+1415555{7000 + n:04d}"} for n in range(6)]
+    async with serve(config, sandbox=sandbox) as client:
+        data = await client.data(START, {"provider": "TRACKLY", "contacts": contacts})
+        done = await finished(client.http, data["startContactImport"]["contactImport"]["id"])
+
+    assert done["status"] == "FAILED"
+    assert done["processed"] == 0  # nothing counted for contacts that were never accepted
+    reason, *others = done["warnings"]
+    assert reason.startswith("the import stopped: UNAUTHORIZED: ")
+    # The chunks in flight with the refused one (bulk_concurrency) stop with it; no other starts.
+    assert all(note.startswith("stopped while contacts") for note in others)
+    assert len(sandbox.trackly.requests) <= 4
+
+
+async def test_finished_jobs_are_deleted_after_their_retention(tmp_path: Path) -> None:
+    database = await SqliteDatabase.open(tmp_path)
+    owner = OwnerLock(tmp_path)
+    store = SqliteImportStore(database, owner)
+    now = [1_700_000_000.0]
+    imports = Imports(
+        store,
+        ContactService({}, deadline_seconds=30, max_bulk_contacts=10),
+        data_dir=tmp_path,
+        region="US",
+        bulk_concurrency=4,
+        clock=lambda: now[0],
+    )
+    for job_id, finished_at in (("old", now[0] - 8 * DAY), ("recent", now[0] - 6 * DAY)):
+        new = NewJob(job_id, ProviderName.TRACKLY, RowFormat.NDJSON, 10, 1, created_at=0.0)
+        await store.create(new, [InputRow(0, "{}")])
+        await store.fail(job_id, "stopped", finished_at)
+        input_path(tmp_path, job_id).parent.mkdir(exist_ok=True)
+        input_path(tmp_path, job_id).write_text("{}\n")
+    runner = ImportRunner(imports, owner, retention_seconds=7 * DAY, clock=lambda: now[0])
+    await runner.start()
+    try:
+        for _ in range(100):
+            if await store.get("old") is None:
+                break
+            await asyncio.sleep(0.02)
+    finally:
+        await runner.aclose()
+        await database.aclose()
+
+    assert not input_path(tmp_path, "old").exists()
+    assert input_path(tmp_path, "recent").exists()
+    reopened = await SqliteDatabase.open(tmp_path)
+    try:
+        left = SqliteImportStore(reopened, owner)
+        assert await left.get("old") is None
+        recent = await left.get("recent")
+        assert recent is not None and recent.status is ImportStatus.FAILED
+    finally:
+        await reopened.aclose()
