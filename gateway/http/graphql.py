@@ -7,7 +7,8 @@ Besides JSON POSTs and GETs it serves:
   only when it carries a header no form can set: `Authorization` (which AuthGuard checks when
   `api_keys` are set) or one of the preflight headers Apollo's and other upload clients send
   (`Apollo-Require-Preflight`, `X-Apollo-Operation-Name`, `GraphQL-Require-Preflight`).
-- subscriptions over WebSocket (graphql-transport-ws, and the older graphql-ws). A browser
+- subscriptions over WebSocket (graphql-transport-ws, and the older graphql-ws), and over HTTP
+  (`Accept: multipart/mixed;subscriptionSpec=1.0`, Apollo's; or `text/event-stream`). A browser
   page may open a WebSocket to any site, so a handshake from another origin is refused unless
   `[gateway.cors] allow_origins` lists it; with `api_keys`, the key goes in the handshake's
   `Authorization` header or in `connection_init`'s payload (`{"Authorization": "Bearer
@@ -26,6 +27,12 @@ from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions import (
+    GRAPHQL_SSE_PROTOCOL,
+    GRAPHQL_TRANSPORT_WS_PROTOCOL,
+    GRAPHQL_WS_PROTOCOL,
+    MULTIPART_SUBSCRIPTION_PROTOCOL,
+)
 from strawberry.types.unset import UnsetType
 
 from gateway.http.guards import error_response, header
@@ -35,6 +42,14 @@ from gateway.schema.context import GatewayContext
 from providers.asgi import read_body, replay
 
 _JSON_TYPE = (b"content-type", b"application/json")
+# Subscriptions: over WebSocket, and over HTTP as a multipart/mixed or text/event-stream answer
+# (chosen by the request's Accept header).
+SUBSCRIPTION_PROTOCOLS = (
+    GRAPHQL_TRANSPORT_WS_PROTOCOL,
+    GRAPHQL_WS_PROTOCOL,
+    MULTIPART_SUBSCRIPTION_PROTOCOL,
+    GRAPHQL_SSE_PROTOCOL,
+)
 # Headers a cross-site HTML form cannot send: a multipart request carrying one was preflighted.
 PREFLIGHT_HEADERS = (
     b"authorization",
@@ -57,7 +72,12 @@ class GraphQLApp(GraphQL[dict[str, Any], None]):
     ) -> None:
         """`context` gives the running gateway's context (built by the app's lifespan); `keys`
         are the client API keys a WebSocket connection must show (none: no check)."""
-        super().__init__(schema, multipart_uploads_enabled=True, **kwargs)
+        super().__init__(
+            schema,
+            multipart_uploads_enabled=True,
+            subscription_protocols=SUBSCRIPTION_PROTOCOLS,
+            **kwargs,
+        )
         self._context = context
         self._metrics = metrics
         self._fast = fast

@@ -38,7 +38,7 @@ class StrictWindow:
         self.contacts = contacts
         self.recent: deque[float] = deque()
         self.arrivals: list[float] = []
-        self.calls: list[tuple[str, str, int]] = []  # method, path, status
+        self.calls: list[list[Any]] = []  # [method, path, status]
         self.rejected = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -65,8 +65,8 @@ class StrictWindow:
             return
         self.recent.append(now)
         self.arrivals.append(now)
-        call = [scope["method"], path, 0]
-        self.calls.append(call)  # type: ignore[arg-type]
+        call: list[Any] = [scope["method"], path, 0]
+        self.calls.append(call)
 
         async def noted(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -25,6 +26,7 @@ from tests.gateway.imports.support import (
     GET,
     LIST,
     PREFLIGHT,
+    PROGRESS,
     START,
     finished,
     started,
@@ -330,3 +332,20 @@ async def test_the_sample_csv_imports_into_the_heymarket_sandbox(tmp_path: Path)
         250: "TOO_MANY_TAGS",
     }
     assert len(sandbox.heymarket.contacts) == 294
+
+
+async def test_the_progress_subscription_is_served_over_http_too(gateway: GatewayClient) -> None:
+    """strawberry's multipart subscriptions (Apollo's protocol): one part per state."""
+    contacts = [{"phone": f"+1415555{8000 + n:04d}"} for n in range(3)]
+    data = await gateway.data(START, {"provider": "TRACKLY", "contacts": contacts})
+    job_id = data["startContactImport"]["contactImport"]["id"]
+    response = await gateway.http.post(
+        "/graphql",
+        json={"query": PROGRESS, "variables": {"id": job_id}},
+        headers={"accept": 'multipart/mixed;subscriptionSpec="1.0",application/json'},
+    )
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("multipart/mixed")
+    parts = [json.loads(p) for p in re.findall(r"\r\n\r\n(\{.*?\})\r\n", response.text)]
+    states = [p["payload"]["data"]["contactImportProgress"] for p in parts if p.get("payload")]
+    assert states[-1]["status"] == "SUCCEEDED" and states[-1]["processed"] == 3
