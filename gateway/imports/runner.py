@@ -40,6 +40,7 @@ from gateway.imports.intake import INPUT_DIR, input_path
 from gateway.imports.jobs import Imports
 from gateway.imports.rows import judge
 from gateway.service import BulkOutcome
+from gateway.store.base import StoreUnavailable
 from gateway.store.imports import (
     ChunkOutcome,
     ChunkWork,
@@ -188,9 +189,20 @@ class ImportRunner:
                 )
             await asyncio.shield(self._give_back(work, note))
             raise
-        except Exception:
+        except StoreUnavailable:
+            # The store is down (locked past its timeout, disk full): the work is given back
+            # if it can be, else its lease ends with this process; either way it is done again.
             await asyncio.shield(self._give_back(work, None))
             raise
+        except Exception as exc:
+            # A bug: sending the same chunk again would meet it again, at once and for ever.
+            log.exception("import %s: unexpected error", work.job.id)
+            await asyncio.shield(self._give_back(work, None))
+            reason = (
+                f"the import stopped on an unexpected error ({type(exc).__name__}): see the log"
+            )
+            await self.store.fail(work.job.id, reason, self.clock())
+            await self._publish(work.job.id)
 
     async def _give_back(self, work: Work, note: str | None) -> None:
         try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
 from pydantic import SecretStr
 
 from gateway.config import GatewaySettings
@@ -86,3 +87,20 @@ async def test_finished_jobs_are_deleted_after_their_retention(tmp_path: Path) -
         assert recent is not None and recent.status is ImportStatus.FAILED
     finally:
         await reopened.aclose()
+
+
+async def test_a_bug_while_sending_fails_the_job_instead_of_retrying_it_for_ever(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object) -> object:
+        raise KeyError("a bug")
+
+    monkeypatch.setattr("gateway.imports.runner.judge", broken)
+    sandbox = Sandbox()
+    async with serve(sandbox.config(GatewaySettings(data_dir=tmp_path)), sandbox=sandbox) as client:
+        contacts = [{"phone": "+14155552671"}]
+        data = await client.data(START, {"provider": "TRACKLY", "contacts": contacts})
+        done = await finished(client.http, data["startContactImport"]["contactImport"]["id"])
+    assert done["status"] == "FAILED"
+    assert done["warnings"] == ["the import stopped on an unexpected error (KeyError): see the log"]
+    assert sandbox.trackly.requests == []
