@@ -192,7 +192,8 @@ class Imports:
             seen = job.version
             while not job.status.finished:
                 try:
-                    job = await asyncio.wait_for(queue.get(), POLL_SECONDS)
+                    async with asyncio.timeout(POLL_SECONDS):  # not wait_for: see runner.py
+                        job = await queue.get()
                 except TimeoutError:
                     found = await self.store.get(job_id)  # another process' changes
                     if found is None:

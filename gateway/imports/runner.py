@@ -87,6 +87,7 @@ class ImportRunner:
         self._wake = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
         self._purged_at = float("-inf")
+        self._stopping = False
         imports.changes.stop = self.stop_job
         imports.changes.wake = self._wake.set
 
@@ -96,6 +97,7 @@ class ImportRunner:
 
     async def aclose(self) -> None:
         """Stop: work in flight is given back (a chunk is sent again by the next worker)."""
+        self._stopping = True
         if self._loop_task is not None:
             self._loop_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -116,7 +118,7 @@ class ImportRunner:
     # -- the loop ------------------------------------------------------------------------------
 
     async def _loop(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 await self._purge_if_due()
                 await self._claim()
@@ -126,9 +128,11 @@ class ImportRunner:
             except Exception:  # a store outage must not end the worker: try again later
                 log.exception("import worker: could not claim work")
             self._wake.clear()
-            timeout = CANCEL_POLL if self._running else IDLE_POLL
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancel that
+            # lands as the wait ends, and shutdown would then wait on this loop for ever.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
+                async with asyncio.timeout(CANCEL_POLL if self._running else IDLE_POLL):
+                    await self._wake.wait()
 
     async def _claim(self) -> None:
         while len(self._running) < self.slots:
