@@ -1,4 +1,4 @@
-"""`gateway serve | export-schema | check-config`."""
+"""`gateway serve | export-schema | check-config | import | imports`."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 from gateway.config import Config, ConfigError, exposure_problem, load_config
 from gateway.worker import CONFIG_ENV, WORKERS_ENV
@@ -47,7 +49,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser("export-schema", help="print the GraphQL SDL")
     check = commands.add_parser("check-config", help="validate a config file")
     check.add_argument("--config", required=True)
+    _import_commands(commands)
     args = parser.parse_args(argv)
+    if args.command in ("import", "imports"):
+        return _imports(args)
 
     if args.command == "export-schema":
         from gateway.schema import export_sdl
@@ -71,6 +76,65 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.workers,
         allow_public=args.allow_unauthenticated_public,
     )
+
+
+def _import_commands(commands: Any) -> None:
+    """`gateway import` and `gateway imports`: clients of a running gateway's GraphQL API."""
+
+    def endpoint_options(command: argparse.ArgumentParser) -> None:
+        command.add_argument("--url", help="the gateway (default: $GATEWAY_URL, else :8000)")
+        command.add_argument("--api-key", help="its client key (default: $GATEWAY_API_KEY)")
+
+    start = commands.add_parser("import", help="import a CSV or NDJSON file of contacts")
+    start.add_argument("file", type=Path)
+    start.add_argument("--provider", required=True, type=str.upper, choices=_PROVIDERS)
+    start.add_argument("--format", type=str.upper, choices=("CSV", "NDJSON"))
+    start.add_argument("--detach", action="store_true", help="start it and return at once")
+    start.add_argument(
+        "--errors-out", type=Path, help="write the failed rows here, with a reason column"
+    )
+    endpoint_options(start)
+    jobs = commands.add_parser("imports", help="list, show, watch or cancel imports")
+    jobs.add_argument(
+        "action", nargs="?", default="list", choices=("list", "show", "watch", "cancel")
+    )
+    jobs.add_argument("id", nargs="?")
+    jobs.add_argument("--status", type=str.upper, help="with list: only jobs in this status")
+    endpoint_options(jobs)
+
+
+_PROVIDERS = ("TRACKLY", "HEYMARKET", "CAMPAIGNLARK")
+
+
+def _imports(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from gateway.client.graphql import ClientError, Endpoint
+    from gateway.client.imports import UsageError, run_import, run_imports
+
+    console = Console()
+    if not console.is_terminal:  # a pipe or a file: whole lines, never cut at 80 columns
+        console = Console(width=240)
+    endpoint = Endpoint.from_args(args.url, args.api_key)
+    try:
+        if args.command == "import":
+            return run_import(
+                endpoint,
+                args.file,
+                args.provider,
+                args.format,
+                detach=args.detach,
+                errors_out=args.errors_out,
+                console=console,
+            )
+        if args.action != "list" and not args.id:
+            raise UsageError(f"gateway imports {args.action} needs an import id")
+        return run_imports(endpoint, args.action, args.id, args.status, console)
+    except (ClientError, UsageError) as exc:
+        print(f"gateway: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130  # detached: the import goes on in the gateway
 
 
 def _serve(

@@ -1,0 +1,1 @@
+"""Clients of a running gateway (the CLI's import commands use them)."""
