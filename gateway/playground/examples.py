@@ -84,6 +84,24 @@ UPDATE = (
 )
 
 
+IMPORT = """mutation Operation($provider: Provider!, $contacts: [ContactInput!]) {
+  startContactImport(provider: $provider, contacts: $contacts) {
+    __typename
+    ... on ContactImportStarted { contactImport { id status total createdAt } }
+    ... on Error { code message field }
+  }
+}"""
+
+# Runs over the playground's WebSocket (graphql-transport-ws); each checkpoint redraws the
+# answer, and the subscription completes when the job ends.
+PROGRESS = """subscription Operation($id: ID!) {
+  contactImportProgress(id: $id) {
+    id status total processed succeeded failed contactsCreated contactsPerMinute etaSeconds
+    errors(first: 5) { index phone error { code message } }
+  }
+}"""
+
+
 @dataclass(frozen=True)
 class Example:
     """One playground tab. `name` is the GraphQL operation name, shown as the tab's title."""
@@ -96,7 +114,8 @@ class Example:
 
     @property
     def query(self) -> str:
-        return self.document.replace("mutation Operation", f"mutation {self.name}", 1)
+        document = self.document.replace("mutation Operation", f"mutation {self.name}", 1)
+        return document.replace("subscription Operation", f"subscription {self.name}", 1)
 
 
 def dry_run(name: str, example: Example) -> Example:
@@ -294,12 +313,39 @@ _CAMPAIGNLARK: tuple[Example, ...] = (
     ),
 )
 
+# An import, then its progress live: the subscription's id is the one the import answered.
+_IMPORT: tuple[Example, ...] = (
+    Example(
+        "TracklyStartImport",
+        IMPORT,
+        {
+            "provider": "TRACKLY",
+            "contacts": [
+                {"phone": f"(415) 555-{2000 + n:04d}", "customFields": {"batch": "demo"}}
+                for n in range(40)
+            ]
+            + [{"phone": "12345"}],
+        },
+        expect="ContactImportStarted",
+        note="Starts a background import of 41 contacts (one refused); copy its id for the "
+        "next tab.",
+    ),
+    Example(
+        "TracklyImportProgress",
+        PROGRESS,
+        {"id": "paste the id TracklyStartImport answered"},
+        expect="ContactImport",
+        note="Follows an import live over the WebSocket (a subscription): paste the id, run it.",
+    ),
+)
+
 EXAMPLES: Mapping[ProviderName, tuple[Example, ...]] = {
     # A dry run of each provider's upsert follows it: the exact request, nothing written.
     ProviderName.TRACKLY: (
         _TRACKLY[0],
         dry_run("TracklyDryRun", _TRACKLY[0]),
         *_TRACKLY[1:],
+        *_IMPORT,
     ),
     ProviderName.HEYMARKET: (
         _HEYMARKET[0],

@@ -6,6 +6,8 @@ import { createRoot } from 'react-dom/client';
 import { GraphiQL } from 'graphiql';
 import { explorerPlugin } from '@graphiql/plugin-explorer';
 import { useEditorContext } from '@graphiql/react';
+import { getOperationAST, parse } from 'graphql';
+import { createClient } from 'graphql-ws';
 import 'graphiql/style.css';
 import '@graphiql/plugin-explorer/style.css';
 import './playground.css';
@@ -37,8 +39,32 @@ function storeKey(key) {
 // playground's own documents through; elsewhere the header changes nothing.
 const PLAYGROUND_HEADER = 'x-gateway-playground';
 
+// Subscriptions (an import's progress) go over a WebSocket to the same origin, speaking
+// graphql-transport-ws; the key, if any, travels in connection_init's payload.
+function subscriptionClient(apiKey) {
+  const scheme = window.location.protocol === 'https:' ? 'wss' : 'ws';
+  return createClient({
+    url: `${scheme}://${window.location.host}${settings.endpoint}`,
+    connectionParams: apiKey ? { Authorization: `Bearer ${apiKey}` } : {},
+    lazy: true,
+  });
+}
+
+function isSubscription(params) {
+  try {
+    return getOperationAST(parse(params.query), params.operationName)?.operation === 'subscription';
+  } catch {
+    return false; // not a document it can read: the gateway says what is wrong with it
+  }
+}
+
 function makeFetcher(apiKey) {
+  let sockets = null;
   return async (params, options) => {
+    if (isSubscription(params)) {
+      sockets ??= subscriptionClient(apiKey);
+      return sockets.iterate(params);
+    }
     const headers = {
       'Content-Type': 'application/json',
       Accept: 'application/json',

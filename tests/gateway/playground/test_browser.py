@@ -66,16 +66,34 @@ def response_text(chrome: webdriver.Chrome) -> str:
     return editor_text(chrome, ".graphiql-response")
 
 
-def run_tab(chrome: webdriver.Chrome, operation: str, expected: str) -> str:
-    """Switch to the tab of `operation`, wait until its editors show it, run it."""
+def run_tab(
+    chrome: webdriver.Chrome,
+    operation: str,
+    expected: str,
+    *,
+    kind: str = "mutation",
+    variable: str = '"provider"',
+    variables: dict[str, Any] | None = None,
+) -> str:
+    """Switch to the tab of `operation`, wait until its editors show it, run it.
+
+    `variables`, when given, replace the tab's variables first (as a user pasting them would).
+    """
     tabs = chrome.find_elements(By.CSS_SELECTOR, ".graphiql-tab button")
     [tab for tab in tabs if tab.text == operation][-1].click()
     WebDriverWait(chrome, WAIT).until(
         lambda c: (
-            f"mutation {operation}" in editor_text(c, ".graphiql-query-editor")
-            and '"provider"' in editor_text(c, ".graphiql-editor-tool")
+            f"{kind} {operation}" in editor_text(c, ".graphiql-query-editor")
+            and variable in editor_text(c, ".graphiql-editor-tool")
         )
     )
+    if variables is not None:
+        # GraphiQL 4's editors are CodeMirror 5 instances; typing would meet auto-closed quotes.
+        chrome.execute_script(
+            "document.querySelector('.graphiql-editor-tool .CodeMirror').CodeMirror"
+            ".setValue(arguments[0])",
+            json.dumps(variables),
+        )
     chrome.find_element(By.CSS_SELECTOR, ".graphiql-execute-button").click()
     WebDriverWait(chrome, WAIT).until(lambda c: expected in response_text(c))
     return response_text(chrome)
@@ -120,6 +138,32 @@ def test_the_playground_runs_the_upsert_example_with_no_request_beyond_the_gatew
     assert f"{origin}/playground/assets/{SCRIPT}" in urls
     assert [url for url in urls if not url.startswith(f"{origin}/")] == []
     assert errors == []  # a CSP violation would be reported here
+
+
+def test_the_playground_starts_an_import_and_follows_its_progress_over_a_websocket(
+    browser: webdriver.Chrome,
+) -> None:
+    sandbox = Sandbox()
+    with serve_on_loopback(create_app(sandbox.config(), sandbox=sandbox)) as origin:
+        open_playground(browser, origin)
+        started = json.loads(run_tab(browser, "TracklyStartImport", "ContactImportStarted"))
+        job = started["data"]["startContactImport"]["contactImport"]["id"]
+        answer = run_tab(
+            browser,
+            "TracklyImportProgress",
+            '"SUCCEEDED"',
+            kind="subscription",
+            variable='"id"',
+            variables={"id": job},
+        )
+        urls = network_requests(browser)
+        errors = console_errors(browser)
+    progress = json.loads(answer)["data"]["contactImportProgress"]
+    assert progress["id"] == job
+    assert (progress["total"], progress["succeeded"], progress["failed"]) == (41, 40, 1)
+    assert progress["errors"][0]["error"]["code"] == "INVALID_PHONE"
+    assert [url for url in urls if not url.startswith(f"{origin}/")] == []
+    assert errors == []
 
 
 def test_the_playground_shows_a_typed_error_and_its_dialogs_keep_to_the_csp(
