@@ -131,6 +131,7 @@ def _graphql_app(
         max_tokens=settings.max_tokens,
         max_batch=settings.max_batch,
         max_fields=settings.max_fields,
+        max_complexity=settings.max_complexity,
         introspection=settings.introspection,
     )
     plans = PlanBook()

@@ -6,9 +6,13 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
-from gateway.config import Config, ConfigError, exposure_problem, load_config
+from gateway.config import Config, ConfigError, GatewaySettings, exposure_problem, load_config
 from gateway.worker import CONFIG_ENV, WORKERS_ENV
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
 
 FIRST_MUTATION = """\
 mutation FirstContact {
@@ -85,7 +89,6 @@ def _serve(
 
     from gateway.app import create_app
     from gateway.ops.fleet import per_worker_refusal
-    from gateway.ops.gc_tuning import tune_for_serving
     from gateway.ops.logs import configure_logging
     from gateway.sandbox import Sandbox
 
@@ -145,25 +148,33 @@ def _serve(
             workers=workers,
             host=host,
             port=port,
-            log_config=None,  # each worker sets up the masked JSON logging (gateway.worker)
-            log_level=settings.log_level.lower(),
-            access_log=False,
-            proxy_headers=False,
+            **uvicorn_options(settings),
         )
         return 0
-    app = create_app(config, sandbox=sandbox)
-    tune_for_serving()
-    # Logging is ours (masked JSON, one line per request): no uvicorn config, no access log.
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        log_config=None,
-        log_level=settings.log_level.lower(),
-        access_log=False,
-        proxy_headers=False,
-    )
+    serve_app(create_app(config, sandbox=sandbox), settings, host, port)
     return 0
+
+
+def uvicorn_options(settings: GatewaySettings) -> dict[str, Any]:
+    """How uvicorn serves the app, whatever the number of workers."""
+    return {
+        # Logging is ours (masked JSON, one line per request): no uvicorn config, no access
+        # log; each worker sets up its own (gateway.worker).
+        "log_config": None,
+        "log_level": settings.log_level.lower(),
+        "access_log": False,
+        "proxy_headers": False,
+    }
+
+
+def serve_app(app: Starlette, settings: GatewaySettings, host: str, port: int) -> None:
+    """Serve one process' app until it is told to stop (what `gateway serve` runs)."""
+    import uvicorn
+
+    from gateway.ops.gc_tuning import tune_for_serving
+
+    tune_for_serving()
+    uvicorn.run(app, host=host, port=port, **uvicorn_options(settings))
 
 
 if __name__ == "__main__":

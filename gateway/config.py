@@ -95,9 +95,10 @@ class GatewaySettings(BaseModel):
     introspection: bool = True
     max_query_depth: int = Field(default=12, ge=2, le=100)
     max_aliases: int = Field(default=30, ge=0, le=10_000)
-    max_tokens: int = Field(default=500_000, ge=100, le=10_000_000)
+    max_tokens: int = Field(default=2_000, ge=100, le=10_000_000)
     max_batch: int = Field(default=5, ge=1, le=100)
-    max_fields: int = Field(default=150, ge=10, le=100_000)
+    max_fields: int = Field(default=300, ge=10, le=100_000)
+    max_complexity: int = Field(default=1_000, ge=10, le=10_000_000)
     # Documents seen before skip strawberry's generic executor (gateway/schema/fast_plan.py).
     fast_path: bool = True
     # What the gateway tells an operator.

@@ -7,19 +7,18 @@ from collections.abc import Callable, Sequence
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaskErrors, ParserCache, SchemaExtension
+from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 from strawberry.utils.logging import StrawberryLogger
 
 from gateway.schema.errors import ALL_MEMBERS
 from gateway.schema.limits import QueryLimits
-from gateway.schema.masking import is_unexpected
+from gateway.schema.masking import GatewayErrors, is_unexpected
 from gateway.schema.mutations import Mutation
 from gateway.schema.query import Query
 from gateway.schema.scalars import SCALAR_MAP
 
-CACHE_SIZE = 512
 log = logging.getLogger("gateway.graphql")
 
 
@@ -53,9 +52,7 @@ def build_schema(
         extensions=[
             *extensions,
             *limits.extensions(),
-            lambda: ParserCache(maxsize=CACHE_SIZE),
-            limits.validation(CACHE_SIZE),
-            lambda: MaskErrors(should_mask_error=is_unexpected),
+            GatewayErrors,  # masks bugs, then gives every error its extensions.code
         ],
         config=StrawberryConfig(
             scalar_map=SCALAR_MAP,

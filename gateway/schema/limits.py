@@ -1,117 +1,112 @@
-"""How much one GraphQL request may ask for: depth, aliases, tokens, batch size, introspection.
+"""How much one GraphQL request may ask for, and the steps that hold it to that.
 
-The rule classes are made once, when the schema is built. strawberry's QueryDepthLimiter and
-MaxAliasesLimiter make a new rule class each time they are constructed, and extensions are now
-constructed per request, so passing them the way strawberry's docs ask puts a new class into
-the validation-rule tuple of every request: a validation cache keyed on that tuple (strawberry's
-ValidationCache, gateway.schema.validation_cache too) never hits (strawberry issue 4635). One
-stable list handed to a per-request AddValidationRules keeps the key, and the hit, the same.
+Parsing: one cache of parsed documents per schema, bounded by entries and by (estimated)
+bytes, parsing with `max_tokens`. Validation: one cache of results per schema, keyed by the
+parsed document's identity; on a miss the document is first measured (gateway.schema.cost:
+depth, fields, aliases, complexity, nesting, in one pass that visits each fragment once) and
+only a document within every limit meets graphql-core's rules, some of which are quadratic.
+
+The rule list is made once per schema: strawberry's own limiters, passed as per-request
+factories as its docs ask, put a new rule class into every request's rule tuple, so a cache
+keyed on it never hits (strawberry issue 4635).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from graphql import (
     ASTValidationRule,
-    DocumentNode,
-    FieldNode,
-    GraphQLError,
-    GraphQLSchema,
     MaxIntrospectionDepthRule,
-    Node,
     NoSchemaIntrospectionCustomRule,
     specified_rules,
 )
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    QueryDepthLimiter,
-    SchemaExtension,
-)
+from strawberry.extensions import AddValidationRules, SchemaExtension
 from strawberry.schema.config import BatchingConfig
 
-from gateway.schema.validation_cache import DocumentValidationCache, ValidationResults
+from gateway.schema.cost import Budget
+from gateway.schema.validation_cache import DocumentCache, ValidationResults
+
+CACHE_SIZE = 512  # documents kept parsed, and validation results kept, per schema
+CACHE_BYTES = 32 * 1024 * 1024  # what those documents may take, estimated (DocumentCache)
 
 
 @dataclass(frozen=True, slots=True)
 class QueryLimits:
     max_depth: int = 12
     max_aliases: int = 30
-    max_tokens: int = 500_000
+    # The largest legitimate document is GraphiQL's introspection query (183 tokens; the
+    # bulk mutation is 97, its 10,000 contacts go in variables): ten times that.
+    max_tokens: int = 2_000
     max_batch: int = 5
-    max_fields: int = 150
+    # GraphiQL's introspection query executes 232 fields (72 written); a mutation about 30.
+    max_fields: int = 300
+    max_complexity: int = 1_000
     introspection: bool = True
 
     def validation_rules(self) -> list[type[ASTValidationRule]]:
-        # The depth limiter skips `__schema`/`__type`; cyclic introspection such as
-        # `fields { type { fields { type ...` is refused by graphql-core's
-        # MaxIntrospectionDepthRule (one of its specified rules since 3.3, so already on),
-        # which GraphiQL's own introspection query passes.
-        rules: list[type[ASTValidationRule]] = [
-            *QueryDepthLimiter(max_depth=self.max_depth).validation_rules,
-            *MaxAliasesLimiter(max_alias_count=self.max_aliases).validation_rules,
-        ]
+        # Cyclic introspection such as `fields { type { fields { type ...` is refused by
+        # graphql-core's MaxIntrospectionDepthRule (one of its specified rules since 3.3, so
+        # already on), which GraphiQL's own introspection query passes.
+        rules: list[type[ASTValidationRule]] = []
         if MaxIntrospectionDepthRule not in specified_rules:  # an older graphql-core
             rules.append(MaxIntrospectionDepthRule)
         if not self.introspection:
             rules.append(NoSchemaIntrospectionCustomRule)
         return rules
 
-    def extensions(self) -> Sequence[Callable[[], SchemaExtension]]:
-        """Per-request extension factories; the rule list inside them is built here, once."""
+    def budget(self) -> Budget:
+        return Budget(self.max_depth, self.max_fields, self.max_aliases, self.max_complexity)
+
+    def extensions(
+        self, cache_size: int = CACHE_SIZE, cache_bytes: int = CACHE_BYTES
+    ) -> Sequence[Callable[[], SchemaExtension]]:
+        """Per-request extension factories around one schema's caches, made here once."""
         rules = self.validation_rules()
-        tokens = self.max_tokens
+        documents = DocumentCache(cache_size, cache_bytes, self.max_tokens)
+        results = ValidationResults(cache_size, cache_bytes, self.budget())
         return [
             lambda: AddValidationRules(rules),
-            lambda: MaxTokensLimiter(max_token_count=tokens),
+            lambda: ParseStep(documents),
+            lambda: ValidationStep(results),
         ]
-
-    def validation(self, cache_size: int) -> Callable[[], SchemaExtension]:
-        """The validation step: one result cache per schema, with the field budget in front."""
-        results = BudgetedValidationResults(cache_size, self.max_fields)
-        return lambda: DocumentValidationCache(results)
 
     def batching(self) -> BatchingConfig | None:
         return {"max_operations": self.max_batch} if self.max_batch > 1 else None
 
 
-class BudgetedValidationResults(ValidationResults):
-    """Validation results that first refuse, on a cache miss, documents with too many fields.
+class ParseStep(SchemaExtension):
+    """Parsed documents from the cache; on a miss strawberry parses (with the token limit, and
+    reporting a failure its own way), and a document that parsed is kept for next time."""
 
-    graphql-core's OverlappingFieldsCanBeMerged compares fields pairwise: a few hundred copies
-    of `providers { provider }` in one document cost seconds of CPU however few tokens they
-    use. Counting fields is linear, so it runs before validation and the costly rules never
-    see such a document; a cache hit (a document already validated) skips the count too.
-    """
+    def __init__(self, documents: DocumentCache) -> None:
+        super().__init__()
+        self.documents = documents
 
-    def __init__(self, maxsize: int, max_fields: int) -> None:
-        super().__init__(maxsize)
-        self.max_fields = max_fields
-
-    def errors(
-        self, schema: GraphQLSchema, document: DocumentNode, rules: Sequence[Any]
-    ) -> list[GraphQLError]:
-        hit = self._entries.get((id(schema), id(document), tuple(rules)))
-        if hit is None or hit[0] is not document:
-            fields = count_fields(document)
-            if fields > self.max_fields:
-                return [GraphQLError(f"{fields} fields found. Allowed: {self.max_fields}")]
-        return super().errors(schema, document, rules)
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        context.parse_options["max_tokens"] = self.documents.max_tokens
+        query = context.query
+        if query:
+            context.graphql_document = self.documents.get(query)
+        yield
+        if query and context.graphql_document is not None:
+            self.documents.put(query, context.graphql_document)
 
 
-def count_fields(document: DocumentNode) -> int:
-    """Field selections written in the document (fragments counted once, where written)."""
-    count = 0
-    stack: list[Node] = list(document.definitions)
-    while stack:
-        node = stack.pop()
-        if isinstance(node, FieldNode):
-            count += 1
-        selection_set = getattr(node, "selection_set", None)
-        if selection_set is not None:
-            stack.extend(selection_set.selections)
-    return count
+class ValidationStep(SchemaExtension):
+    """The cached result: the limits, then graphql-core's rules."""
+
+    def __init__(self, results: ValidationResults) -> None:
+        super().__init__()
+        self.results = results
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        document = context.graphql_document
+        assert document is not None  # strawberry validates parsed documents
+        context.pre_execution_errors = self.results.errors(
+            context.schema._schema, document, context.validation_rules
+        )
+        yield

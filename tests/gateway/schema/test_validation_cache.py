@@ -9,7 +9,7 @@ from graphql import parse, specified_rules
 
 from gateway.schema import build_schema
 from gateway.schema import validation_cache as cache_module
-from gateway.schema.validation_cache import ValidationResults
+from gateway.schema.validation_cache import BoundedLRU, DocumentCache, ValidationResults, charge
 
 QUERY = "query { providers { provider } }"
 RULES = tuple(specified_rules)
@@ -58,3 +58,36 @@ def test_the_oldest_entry_goes_first_when_full(counted: list[Any]) -> None:
     results.errors(schema, b, RULES)
     results.errors(schema, a, RULES)
     assert counted == [a, b, a]
+
+
+def test_results_past_the_byte_budget_push_out_the_oldest(counted: list[Any]) -> None:
+    schema = build_schema()._schema
+    a, b = parse(QUERY), parse(BAD)
+    # room for one of the two documents' estimated memory, not both
+    results = ValidationResults(maxsize=100, max_bytes=charge(len(BAD)) * 8 + 1)
+    results.errors(schema, a, RULES)
+    results.errors(schema, b, RULES)
+    results.errors(schema, a, RULES)
+    assert counted == [a, b, a]
+
+
+def test_the_lru_keeps_its_byte_total_and_refuses_one_entry_over_an_eighth() -> None:
+    lru: BoundedLRU[str, int] = BoundedLRU(max_entries=10, max_bytes=800)
+    for key in "abcd":
+        lru.put(key, 1, 100)
+    assert (len(lru), lru.bytes) == (4, 400)
+    lru.put("big", 1, 101)  # over 800 // 8: never kept
+    assert lru.get("big") is None and lru.bytes == 400
+    lru.get("a")  # now the most recently used
+    for key in "efghij":
+        lru.put(key, 1, 100)
+    assert lru.bytes <= 800 and lru.get("a") == 1 and lru.get("b") is None
+
+
+def test_parsed_documents_are_charged_and_dropped_by_their_text() -> None:
+    documents = DocumentCache(max_entries=100, max_bytes=charge(100) * 8, max_tokens=1_000)
+    small, large = "{ providers { provider } }", "{ " + "__typename " * 20 + "}"
+    documents.put(small, parse(small))
+    documents.put(large, parse(large))  # 222 characters: more than an eighth of the budget
+    assert documents.get(small) is not None and documents.get(large) is None
+    assert documents.bytes == charge(len(small))

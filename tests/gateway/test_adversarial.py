@@ -1,0 +1,205 @@
+"""The standing adversarial suite: one test per class of attack that once froze, exhausted or
+crashed the gateway (issue 14), against a real gateway process on 127.0.0.1.
+
+Each test runs its attack for about a second, asserts every attack request got a bounded,
+typed answer (a 4xx, or a GraphQL error with its extensions.code), and that `/healthz`, asked
+every few milliseconds from another thread meanwhile, answered each time within 100 ms: the
+attack never held the event loop.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.fleet.procs import Process
+from tests.live_gateway import start
+
+HEALTHY_MS = 100
+MAX_TOKENS = 2_000  # the default
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Process]:
+    process = start(tmp_path_factory.mktemp("adversarial"))
+    try:
+        yield process.ready()
+    finally:
+        process.stop()
+
+
+class HealthProbe:
+    """Asks /healthz every few milliseconds from a thread of its own.
+
+    Each wait is kept twice: as the client saw it, and as the CPU time the gateway process
+    spent meanwhile (from /proc). On a machine shared with other work a health check can also
+    wait for the OS to run the gateway at all, which no code of ours decides; what the gateway
+    decides is how much of its own work a waiting health check sits behind. So a wait counts
+    as the smaller of the two, and must stay under HEALTHY_MS.
+    """
+
+    def __init__(self, server: Process) -> None:
+        self.server = server
+        self.waits: list[tuple[float, float]] = []  # (seconds waited, gateway CPU seconds)
+        self.failures: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> HealthProbe:
+        self._thread.start()
+        while not self.waits and not self.failures:  # the first answer: probing has begun
+            time.sleep(0.005)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        with httpx.Client(base_url=self.server.url, timeout=5) as client:
+            while not self._stop.is_set():
+                cpu, started = cpu_seconds(self.server), time.perf_counter()
+                try:
+                    response = client.get("/healthz")
+                    if response.status_code != 200:
+                        self.failures.append(f"HTTP {response.status_code}")
+                except httpx.HTTPError as exc:
+                    self.failures.append(repr(exc))
+                waited = time.perf_counter() - started
+                self.waits.append((waited, cpu_seconds(self.server) - cpu))
+                self._stop.wait(0.01)
+
+    def assert_responsive(self) -> None:
+        assert not self.failures, self.failures[:3]
+        assert len(self.waits) >= 10, "the probe barely ran during the attack"
+        slowest = sorted(self.waits, key=lambda wait: min(wait))[-3:]
+        worst = min(slowest[-1]) * 1000
+        shown = ", ".join(f"{w * 1000:.0f} ms ({c * 1000:.0f} ms CPU)" for w, c in slowest)
+        assert worst < HEALTHY_MS, f"/healthz waited {worst:.0f} ms: slowest {shown}"
+
+
+def cpu_seconds(process: Process) -> float:
+    """User and system CPU time of `process` so far (Linux /proc)."""
+    fields = Path(f"/proc/{process.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def attack(
+    live: Process, body: Callable[[int], Any], *, seconds: float = 1.0, bound: float = 2.0
+) -> list[httpx.Response]:
+    """POST `body(i)` (a fresh document each time, so no cache answers) for `seconds`, /healthz
+    probed meanwhile; every answer within `bound` seconds."""
+    payloads = [json.dumps(body(i)).encode() for i in range(200)]  # built before probing
+    answers: list[httpx.Response] = []
+    with HealthProbe(live) as probe, httpx.Client(base_url=live.url, timeout=30) as client:
+        until = time.monotonic() + seconds
+        for payload in payloads:
+            if time.monotonic() > until and answers:
+                break
+            started = time.monotonic()
+            response = client.post(
+                "/graphql", content=payload, headers={"content-type": "application/json"}
+            )
+            elapsed = time.monotonic() - started
+            assert elapsed < bound, f"answered in {elapsed:.1f}s"
+            answers.append(response)
+    probe.assert_responsive()
+    return answers
+
+
+def codes_of(response: httpx.Response) -> list[str]:
+    assert response.status_code < 500, response.text[:300]
+    return [error["extensions"]["code"] for error in response.json().get("errors", [])]
+
+
+def rss_kb(process: Process) -> int:
+    status = Path(f"/proc/{process.process.pid}/status").read_text()
+    return int(next(line for line in status.splitlines() if line.startswith("VmRSS:")).split()[1])
+
+
+# -- 1. fragments that multiply ----------------------------------------------------------------
+
+
+def doubling_fragments(levels: int, tag: str) -> str:
+    """`fragment F0 { ...F1 ...F1 }` ... : 2**levels fields once expanded, in a kilobyte."""
+    body = " ".join(
+        f"fragment {tag}{i} on ProviderStatus {{ ...{tag}{i + 1} ...{tag}{i + 1} }}"
+        for i in range(levels)
+    )
+    last = f"fragment {tag}{levels} on ProviderStatus {{ provider }}"
+    return f"{{ providers {{ ...{tag}0 }} }} {body} {last}"
+
+
+def test_nested_fragment_spreads_are_refused_at_once(live: Process) -> None:
+    answers = attack(live, lambda i: {"query": doubling_fragments(40, f"N{i}_")})
+    for answer in answers:
+        assert "TOO_MANY_FIELDS" in codes_of(answer)
+
+
+# -- 2. long fragment chains -------------------------------------------------------------------
+
+
+def fragment_chain(length: int, tag: str) -> str:
+    body = " ".join(
+        f"fragment {tag}{i} on ProviderStatus {{ ...{tag}{i + 1} }}" for i in range(length)
+    )
+    last = f"fragment {tag}{length} on ProviderStatus {{ provider }}"
+    return f"{{ providers {{ ...{tag}0 }} }} {body} {last}"
+
+
+def test_long_fragment_chains_are_refused_without_recursion(live: Process) -> None:
+    answers = attack(live, lambda i: {"query": fragment_chain(150 + i % 50, f"C{i}_")})
+    for answer in answers:
+        assert codes_of(answer) == ["NESTING_TOO_DEEP"]
+        assert "recursion" not in answer.text
+    assert "RecursionError" not in live.output()
+    assert "Traceback" not in live.output()
+
+
+def test_fragment_cycles_are_refused(live: Process) -> None:
+    def cycle(i: int) -> dict[str, str]:
+        return {
+            "query": f"{{ providers {{ ...A{i} }} }} fragment A{i} on ProviderStatus {{ ...B{i} }} "
+            f"fragment B{i} on ProviderStatus {{ ...A{i} }}"
+        }
+
+    for answer in attack(live, cycle):
+        assert codes_of(answer) == ["GRAPHQL_VALIDATION_FAILED"]
+        assert "within itself" in answer.json()["errors"][0]["message"]
+
+
+# -- 3. huge documents -------------------------------------------------------------------------
+
+
+def huge_list(elements: int, tag: int) -> dict[str, str]:
+    """A 200,000-element list literal: about 400 KB of document."""
+    items = ",".join(["1"] * elements)
+    return {
+        "query": f"mutation Big{tag} {{ updateContactFields(provider: TRACKLY, contact: {{phone: "
+        f'"1"}}, customFields: {{list: [{items}]}}) {{ __typename }} }}'
+    }
+
+
+def test_huge_list_literals_are_refused_and_their_memory_comes_back(live: Process) -> None:
+    before = rss_kb(live)
+    answers = attack(live, lambda i: huge_list(200_000, i), seconds=1.5)
+    for answer in answers:
+        assert codes_of(answer) == ["TOO_MANY_TOKENS"]
+    grown_mb = (rss_kb(live) - before) / 1024
+    assert len(answers) >= 5
+    assert grown_mb < 40, f"RSS grew {grown_mb:.0f} MB over {len(answers)} distinct documents"
+
+
+def test_a_document_just_under_the_token_limit_is_judged_quickly(live: Process) -> None:
+    # Tokens within the limit, every other limit broken: refused by the measuring pass.
+    fields = " ".join("__typename" for _ in range(MAX_TOKENS - 10))
+    for answer in attack(live, lambda i: {"query": f"query Q{i} {{ {fields} }}"}):
+        assert "TOO_MANY_FIELDS" in codes_of(answer)
