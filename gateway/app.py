@@ -1,7 +1,7 @@
 """The Starlette app: its routes and middleware. What it serves with is built at start-up by
 `GatewayRuntime` (gateway/runtime.py), for the lifespan of the app.
 
-    AccessLog -> CORS -> BodyLimit -> AuthGuard -> routes
+    AccessLog -> CORS -> InFlightLimit -> BodyLimit -> AuthGuard -> routes
     /graphql (GraphQLApp, or the playground page for a browser), /healthz, /readyz, /metrics,
     /playground-assets, /sandbox/<provider> (sandbox mode only)
 """
@@ -24,6 +24,7 @@ from strawberry.extensions import SchemaExtension
 from gateway.config import Config
 from gateway.http.access_log import AccessLog
 from gateway.http.cors import add_cors
+from gateway.http.edge import InFlightLimit
 from gateway.http.graphql import GraphQLApp
 from gateway.http.guards import AuthGuard, BodyLimit, error_response
 from gateway.ops.fleet import fleet_metrics_text
@@ -112,7 +113,14 @@ def create_app(
         routes=routes, lifespan=lifespan, exception_handlers={StarletteHTTPException: _http_error}
     )
     app.add_middleware(AuthGuard, keys=[key.get_secret_value() for key in settings.api_keys])
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=settings.max_body_bytes,
+        timeout=settings.body_timeout_seconds,
+        min_rate=settings.min_body_bytes_per_second,
+    )
+    # Before the body is read: a request past the cap costs nothing but its answer.
+    app.add_middleware(InFlightLimit, limit=settings.max_inflight_requests)
     add_cors(app, settings.cors)
     app.add_middleware(
         AccessLog, metrics=instruments.metrics

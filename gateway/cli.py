@@ -133,6 +133,11 @@ def _serve(
     configure_logging(
         secrets=config.secrets(), log_format=settings.log_format, level=settings.log_level
     )
+    from gateway.http.edge import open_files_problem
+
+    files = open_files_problem(settings.max_connections)
+    if files:
+        print(f"gateway: {files}", flush=True)
     print(f"gateway: GraphiQL at http://{host}:{port}/graphql", flush=True)
     if sandbox is not None:
         print("gateway: paste this into GraphiQL to try it:\n" + FIRST_MUTATION, flush=True)
@@ -156,7 +161,11 @@ def _serve(
 
 
 def uvicorn_options(settings: GatewaySettings) -> dict[str, Any]:
-    """How uvicorn serves the app, whatever the number of workers."""
+    """How uvicorn serves the app, whatever the number of workers. Each worker process
+    configures the edge itself (gateway.worker), from the same settings."""
+    from gateway.http.edge import EdgeProtocol, configure_edge
+
+    configure_edge(settings)
     return {
         # Logging is ours (masked JSON, one line per request): no uvicorn config, no access
         # log; each worker sets up its own (gateway.worker).
@@ -164,6 +173,9 @@ def uvicorn_options(settings: GatewaySettings) -> dict[str, Any]:
         "log_level": settings.log_level.lower(),
         "access_log": False,
         "proxy_headers": False,
+        # The edge: header deadline and connection cap (EdgeProtocol), idle keep-alive closed.
+        "http": EdgeProtocol,
+        "timeout_keep_alive": settings.keep_alive_timeout_seconds,
     }
 
 

@@ -78,6 +78,13 @@ class GatewaySettings(BaseModel):
     max_bulk_contacts: int = Field(default=10_000, ge=1, le=1_000_000)
     deadline_seconds: float = Field(default=30.0, gt=0, le=3_600)
     max_body_bytes: int = Field(default=32 * 1024 * 1024, ge=1_024)
+    # The edge (gateway/http/edge.py): how long a client may take, how many are served at once.
+    header_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
+    body_timeout_seconds: float = Field(default=60.0, gt=0, le=3_600)
+    min_body_bytes_per_second: int = Field(default=65_536, ge=0)
+    keep_alive_timeout_seconds: float = Field(default=5.0, gt=0, le=3_600)
+    max_connections: int = Field(default=1_000, ge=1, le=1_000_000)
+    max_inflight_requests: int = Field(default=500, ge=1, le=1_000_000)
     bulk_concurrency: int = Field(default=4, ge=1, le=64)
     # Running as a fleet: several workers and hosts sharing budgets (docs/deployment.md).
     redis_url: SecretStr | None = None

@@ -5,13 +5,14 @@ Both answer with a JSON body shaped like a GraphQL-over-HTTP error, never a 500.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 
 from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from providers.asgi import BodyTooLarge, read_body, replay
+from providers.asgi import BodyTooLarge, BodyTooSlow, read_body, replay
 
 
 def header(scope: Scope, name: bytes) -> str | None:
@@ -36,11 +37,23 @@ def error_response(
 
 
 class BodyLimit:
-    """Refuse a request body over `max_bytes` with 413, whether or not it declares its length."""
+    """Refuse a request body over `max_bytes` with 413, whether or not it declares its length,
+    and one that does not arrive in time with 408 (the connection then closes).
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    In time: a body may not pause for `timeout` seconds (nginx's client_body_timeout), and once
+    it has taken longer than `timeout` it may go on only while it has averaged at least
+    `min_rate` bytes a second since it began: a big upload on a slow link gets the time it
+    needs, a stalled or dribbling one is let go. A stalled body used to hold its connection,
+    and what had arrived of it, for good (sixteen 30 MB ones held 441 MB).
+    """
+
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, timeout: float = 60.0, min_rate: int = 65_536
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.timeout = timeout
+        self.min_rate = min_rate
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
@@ -51,13 +64,33 @@ class BodyLimit:
             await self._too_large(scope, receive, send)
             return
         try:
-            body = await read_body(receive, self.max_bytes)
+            body = await self._read(receive)
         except BodyTooLarge:
             await self._too_large(scope, receive, send)
+            return
+        except BodyTooSlow:
+            response = error_response(
+                408,
+                "request_timeout",
+                "The request body did not arrive in time.",
+                headers={"Connection": "close"},
+            )
+            await response(scope, receive, send)
             return
         if body is None:  # the client left before sending its request
             return
         await self.app(scope, replay(body, receive), send)
+
+    async def _read(self, receive: Receive) -> bytes | None:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+
+        def deadline(received: int) -> float:
+            pause = loop.time() + self.timeout  # asked as each chunk has come
+            extended = received / self.min_rate if self.min_rate else 0.0
+            return min(pause, started + max(self.timeout, extended))
+
+        return await read_body(receive, self.max_bytes, deadline)
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = error_response(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -25,11 +26,17 @@ from tests.live_gateway import start
 
 HEALTHY_MS = 100
 MAX_TOKENS = 2_000  # the default
+HEADER_TIMEOUT = BODY_TIMEOUT = 1.0  # short, so the tests are (10 s and 60 s by default)
+SLACK = 1.5  # seconds a timer may fire late on a loaded machine
 
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Process]:
-    process = start(tmp_path_factory.mktemp("adversarial"))
+    process = start(
+        tmp_path_factory.mktemp("adversarial"),
+        header_timeout_seconds=HEADER_TIMEOUT,
+        body_timeout_seconds=BODY_TIMEOUT,
+    )
     try:
         yield process.ready()
     finally:
@@ -203,3 +210,61 @@ def test_a_document_just_under_the_token_limit_is_judged_quickly(live: Process) 
     fields = " ".join("__typename" for _ in range(MAX_TOKENS - 10))
     for answer in attack(live, lambda i: {"query": f"query Q{i} {{ {fields} }}"}):
         assert "TOO_MANY_FIELDS" in codes_of(answer)
+
+
+# -- 4. requests that never finish -------------------------------------------------------------
+
+
+def open_connections(server: Process, count: int, first_bytes: bytes) -> list[socket.socket]:
+    sockets = []
+    for _ in range(count):
+        sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+        sock.sendall(first_bytes)
+        sockets.append(sock)
+    return sockets
+
+
+def answers_of(sockets: list[socket.socket], until: float) -> list[bytes]:
+    """What each connection got before the server closed it (b"" if it was still open)."""
+    answers = []
+    for sock in sockets:
+        sock.settimeout(max(0.01, until - time.monotonic()))
+        chunks = []
+        try:
+            while chunk := sock.recv(65536):
+                chunks.append(chunk)
+        except TimeoutError:
+            chunks = [b"still open"]
+        sock.close()
+        answers.append(b"".join(chunks))
+    return answers
+
+
+def test_slow_headers_are_cut_off_and_their_connections_freed(live: Process) -> None:
+    with HealthProbe(live) as probe:
+        started = time.monotonic()
+        held = open_connections(live, 300, b"POST /graphql HTTP/1.1\r\nHost: gw\r\nX-Slow: ")
+        answers = answers_of(held, started + HEADER_TIMEOUT + SLACK)
+    probe.assert_responsive()
+    assert all(answer.startswith(b"HTTP/1.1 408 ") for answer in answers), {
+        answer[:40] for answer in answers
+    }
+
+
+def test_slow_bodies_are_cut_off_and_their_memory_freed(live: Process) -> None:
+    before = rss_kb(live)
+    head = (
+        b"POST /graphql HTTP/1.1\r\nHost: gw\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 30000000\r\n\r\n"
+    )
+    with HealthProbe(live) as probe:
+        started = time.monotonic()
+        held = open_connections(live, 16, head + b'{"query": "' + b"x" * 1_000_000)
+        answers = answers_of(held, started + BODY_TIMEOUT + SLACK)
+    probe.assert_responsive()
+    assert all(answer.startswith(b"HTTP/1.1 408 ") for answer in answers), {
+        answer[:40] for answer in answers
+    }
+    time.sleep(0.2)
+    grown_mb = (rss_kb(live) - before) / 1024
+    assert grown_mb < 30, f"RSS grew {grown_mb:.0f} MB after 16 stalled bodies"
