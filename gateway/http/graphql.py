@@ -11,8 +11,10 @@ from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLRequestData
 
 from gateway.http.guards import error_response
+from gateway.input.unicode import ill_formed_part
 from gateway.ops.metrics import GatewayMetrics
 from gateway.schema.compiled.view import FastPath
 from gateway.schema.context import GatewayContext
@@ -62,6 +64,18 @@ class GraphQLApp(GraphQL[dict[str, Any], None]):
             status = 415 if exc.reason == "Unsupported content type" else exc.status_code
             response = error_response(status, "bad_request", exc.reason)
         await response(scope, receive, send)
+
+    async def parse_http_body(self, request: Any) -> GraphQLRequestData | list[GraphQLRequestData]:
+        """strawberry's parsing, then each request's own parts checked for well-formed Unicode
+        (the variables' values are checked as inputs: gateway.input.validation)."""
+        parsed = await super().parse_http_body(request)
+        for data in parsed if isinstance(parsed, list) else [parsed]:
+            part = ill_formed_part(data.query, data.operation_name, data.extensions)
+            if part is not None:
+                raise HTTPException(
+                    400, f"The request's {part} is not well-formed Unicode (a lone surrogate)."
+                )
+        return parsed
 
     def decode_json(self, data: str | bytes) -> object:
         try:

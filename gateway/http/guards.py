@@ -12,6 +12,7 @@ from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from gateway.input.unicode import printable
 from providers.asgi import BodyTooLarge, BodyTooSlow, read_body, replay
 
 
@@ -30,7 +31,7 @@ def error_response(
     status: int, code: str, message: str, headers: dict[str, str] | None = None
 ) -> JSONResponse:
     return JSONResponse(
-        {"errors": [{"message": message, "extensions": {"code": code}}]},
+        {"errors": [{"message": printable(message), "extensions": {"code": code}}]},
         status_code=status,
         headers=headers,
     )

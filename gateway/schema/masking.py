@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from graphql import GraphQLError, GraphQLSyntaxError
 from strawberry.extensions import MaskErrors
 
+from gateway.input.unicode import printable
 from gateway.schema.codes import Code
 
 UNEXPECTED = "Unexpected error."  # MaskErrors' default message, kept
@@ -32,8 +33,11 @@ def anonymised(error: GraphQLError) -> GraphQLError:
 
 
 def coded(error: GraphQLError) -> GraphQLError:
-    """`error` with an `extensions.code`: its own where it has one (limits, validation and
-    operation errors are made with theirs), else by what kind of error it is."""
+    """`error` with an `extensions.code` (its own where it has one: limits, validation and
+    operation errors are made with theirs; else by what kind of error it is), and a message
+    that can be encoded."""
+    # Never echo what cannot be encoded: a name graphql-core quotes may come from the client.
+    error.message = printable(error.message)
     extensions = error.extensions or {}
     if extensions.get("code"):
         return error

@@ -100,11 +100,16 @@ def cpu_seconds(process: Process) -> float:
 
 
 def attack(
-    live: Process, body: Callable[[int], Any], *, seconds: float = 1.0, bound: float = 2.0
+    live: Process,
+    body: Callable[[int], Any],
+    *,
+    seconds: float = 1.0,
+    bound: float = 2.0,
+    raw: bool = False,
 ) -> list[httpx.Response]:
-    """POST `body(i)` (a fresh document each time, so no cache answers) for `seconds`, /healthz
-    probed meanwhile; every answer within `bound` seconds."""
-    payloads = [json.dumps(body(i)).encode() for i in range(200)]  # built before probing
+    """POST `body(i)` (a fresh document each time, so no cache answers; bytes as they are when
+    `raw`) for `seconds`, /healthz probed meanwhile; every answer within `bound` seconds."""
+    payloads = [body(i) if raw else json.dumps(body(i)).encode() for i in range(200)]
     answers: list[httpx.Response] = []
     with HealthProbe(live) as probe, httpx.Client(base_url=live.url, timeout=30) as client:
         until = time.monotonic() + seconds
@@ -212,7 +217,31 @@ def test_a_document_just_under_the_token_limit_is_judged_quickly(live: Process) 
         assert "TOO_MANY_FIELDS" in codes_of(answer)
 
 
-# -- 4. requests that never finish -------------------------------------------------------------
+# -- 4. lone surrogates -------------------------------------------------------------------------
+
+SURROGATE_BODIES = [
+    # once an HTTP 500: the error message naming the operation could not be encoded
+    b'{"query": "{providers{provider}}", "operationName": "\\ud800"}',
+    # once "Unexpected error." from the provider call: now refused before any call
+    b'{"query": "mutation($c: ContactInput!) { upsertContact(provider: TRACKLY, contact: $c) '
+    b'{ __typename ... on Error { code } } }", "variables": {"c": {"phone": "+14155552671", '
+    b'"customFields": {"plan": "\\udc00"}}}}',
+]
+
+
+def test_lone_surrogates_are_refused_typed_and_never_echoed(live: Process) -> None:
+    answers = attack(live, lambda i: SURROGATE_BODIES[i % 2], raw=True)
+    for index, answer in enumerate(answers):
+        answer.content.decode("utf-8")  # the whole answer encodes
+        if index % 2 == 0:
+            assert answer.status_code == 400 and codes_of(answer) == ["bad_request"]
+        else:
+            result = answer.json()["data"]["upsertContact"]
+            assert result == {"__typename": "ValidationError", "code": "INVALID_CUSTOM_FIELDS"}
+    assert "Traceback" not in live.output()
+
+
+# -- 5. requests that never finish -------------------------------------------------------------
 
 
 def open_connections(server: Process, count: int, first_bytes: bytes) -> list[socket.socket]:
