@@ -12,10 +12,12 @@ from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLRequestData
+from strawberry.schema.exceptions import CannotGetOperationTypeError
 
 from gateway.http.guards import error_response
 from gateway.input.unicode import ill_formed_part
 from gateway.ops.metrics import GatewayMetrics
+from gateway.schema.codes import Code
 from gateway.schema.compiled.view import FastPath
 from gateway.schema.context import GatewayContext
 from providers.asgi import read_body, replay
@@ -62,7 +64,7 @@ class GraphQLApp(GraphQL[dict[str, Any], None]):
             response = await self.run(Request(scope=scope, receive=receive))
         except HTTPException as exc:
             status = 415 if exc.reason == "Unsupported content type" else exc.status_code
-            response = error_response(status, "bad_request", exc.reason)
+            response = error_response(status, _code_of(exc), exc.reason)
         await response(scope, receive, send)
 
     async def parse_http_body(self, request: Any) -> GraphQLRequestData | list[GraphQLRequestData]:
@@ -94,3 +96,10 @@ class GraphQLApp(GraphQL[dict[str, Any], None]):
             "gateway": self._context(),
             "metrics": self._metrics,
         }
+
+
+def _code_of(exc: HTTPException) -> str:
+    """The `extensions.code` of a request strawberry's view refused before executing it."""
+    if isinstance(exc.__cause__, CannotGetOperationTypeError):  # which operation, unclear
+        return Code.OPERATION_RESOLUTION.value
+    return "bad_request"

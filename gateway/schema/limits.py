@@ -26,6 +26,7 @@ from strawberry.extensions import AddValidationRules, SchemaExtension
 from strawberry.schema.config import BatchingConfig
 
 from gateway.schema.cost import Budget
+from gateway.schema.operation import check_operation
 from gateway.schema.validation_cache import DocumentCache, ValidationResults
 
 CACHE_SIZE = 512  # documents kept parsed, and validation results kept, per schema
@@ -96,7 +97,8 @@ class ParseStep(SchemaExtension):
 
 
 class ValidationStep(SchemaExtension):
-    """The cached result: the limits, then graphql-core's rules."""
+    """The cached result: the limits, then graphql-core's rules; then, for a valid document,
+    whether the request says which of its operations to run (gateway.schema.operation)."""
 
     def __init__(self, results: ValidationResults) -> None:
         super().__init__()
@@ -106,7 +108,8 @@ class ValidationStep(SchemaExtension):
         context = self.execution_context
         document = context.graphql_document
         assert document is not None  # strawberry validates parsed documents
-        context.pre_execution_errors = self.results.errors(
-            context.schema._schema, document, context.validation_rules
-        )
+        errors = self.results.errors(context.schema._schema, document, context.validation_rules)
+        if not errors:  # a valid document: which of its operations runs
+            check_operation(document.definitions)
+        context.pre_execution_errors = errors
         yield

@@ -241,7 +241,27 @@ def test_lone_surrogates_are_refused_typed_and_never_echoed(live: Process) -> No
     assert "Traceback" not in live.output()
 
 
-# -- 5. requests that never finish -------------------------------------------------------------
+# -- 5. documents of several operations ---------------------------------------------------------
+
+
+def test_several_operations_without_a_name_run_none_of_them(live: Process) -> None:
+    def document(i: int) -> dict[str, str]:
+        phone = f"+1415555{i:04d}"
+        write = (
+            f'mutation W{i} {{ upsertContact(provider: TRACKLY, contact: {{phone: "{phone}"}}) '
+            "{ __typename } }"
+        )
+        return {"query": f"{write} query R{i} {{ providers {{ provider }} }}"}
+
+    stats = live.url + "/sandbox/trackly/_sandbox/stats"
+    before = httpx.get(stats).json()["requests"]
+    for answer in attack(live, document):
+        assert answer.status_code == 400
+        assert codes_of(answer) == ["OPERATION_RESOLUTION_FAILURE"]
+    assert httpx.get(stats).json()["requests"] == before  # the mutation, first, never ran
+
+
+# -- 6. requests that never finish -------------------------------------------------------------
 
 
 def open_connections(server: Process, count: int, first_bytes: bytes) -> list[socket.socket]:

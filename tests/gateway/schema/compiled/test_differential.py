@@ -320,12 +320,13 @@ class _Document:
         return f"...{name}"
 
 
-@st.composite
-def valid_mutations(draw: Callable[..., Any]) -> dict[str, Any]:
-    """A body with a valid mutation of the schema and valid variables for it."""
+def _mutation(
+    draw: Callable[..., Any], document: _Document, head: str, prefix: str = ""
+) -> tuple[str, dict[str, Any]]:
+    """One valid mutation operation (`head`: "mutation", "mutation Name") and its variables,
+    each variable named with `prefix` so that several operations can share one document."""
     field_name = draw(st.sampled_from(sorted(MUTATION.fields)))
     field = MUTATION.fields[field_name]
-    document = _Document(draw)
     definitions, arguments, variables = [], [], {}
     for name, argument in field.args.items():
         value = draw(_value(argument.type, name))
@@ -334,19 +335,52 @@ def valid_mutations(draw: Callable[..., Any]) -> dict[str, Any]:
             continue
         if not graphql.is_non_null_type(argument.type) and draw(st.booleans()):
             continue  # left out: the argument's default (and graphql-core's coercion)
-        definitions.append(f"${name}: {argument.type}")
-        arguments.append(f"{name}: ${name}")
-        variables[name] = value
+        definitions.append(f"${prefix}{name}: {argument.type}")
+        arguments.append(f"{name}: ${prefix}{name}")
+        variables[prefix + name] = value
     selection = document.selection(field.type)
-    head = draw(st.sampled_from(["mutation", "mutation Named", "mutation Other"]))
     if definitions:
         head += "(" + ", ".join(definitions) + ")"
     alias = document.alias()
     call = f"{alias}{field_name}({', '.join(arguments)})" if arguments else field_name
-    query = " ".join([f"{head} {{ {call} {selection} }}", *document.fragments])
+    return f"{head} {{ {call} {selection} }}", variables
+
+
+@st.composite
+def valid_mutations(draw: Callable[..., Any]) -> dict[str, Any]:
+    """A body with a valid mutation of the schema and valid variables for it."""
+    document = _Document(draw)
+    head = draw(st.sampled_from(["mutation", "mutation Named", "mutation Other"]))
+    operation, variables = _mutation(draw, document, head)
+    query = " ".join([operation, *document.fragments])
     body: dict[str, Any] = {"query": query, "variables": variables}
-    if " " in head.split("(")[0] and draw(st.booleans()):
-        body["operationName"] = head.split("(")[0].split()[1]
+    if " " in head and draw(st.booleans()):
+        body["operationName"] = head.split()[1]
+    return body
+
+
+@st.composite
+def several_operations(draw: Callable[..., Any]) -> dict[str, Any]:
+    """A document of two or three named operations (valid mutations, and now and then a
+    query) sharing fragments and one variables object; operationName naming one of them,
+    none of them, or left out."""
+    document = _Document(draw)
+    names = [f"Op{i}" for i in range(draw(st.integers(2, 3)))]
+    operations, variables = [], {}
+    for name in names:
+        if draw(st.integers(0, 3)) == 0:
+            operations.append(f"query {name} {{ providers {{ provider }} }}")
+            continue
+        operation, own = _mutation(draw, document, f"mutation {name}", prefix=f"{name}_")
+        operations.append(operation)
+        variables.update(own)
+    body: dict[str, Any] = {
+        "query": " ".join([*draw(st.permutations(operations)), *document.fragments]),
+        "variables": variables,
+    }
+    chosen = draw(st.sampled_from([None, *names, "Missing"]))
+    if chosen is not None:
+        body["operationName"] = chosen
     return body
 
 
@@ -378,3 +412,24 @@ def test_any_operation_agrees(pair: Pair, query: str) -> None:
 @given(query=mutations(SCHEMA, custom_scalars=OPERATIONS, mode=Mode.NEGATIVE))
 def test_operations_with_a_schema_violation_agree(pair: Pair, query: str) -> None:
     pair.twice({"query": query})
+
+
+@_cases(300)
+@given(body=several_operations())
+def test_documents_of_several_operations_agree_on_which_runs(
+    pair: Pair, body: dict[str, Any]
+) -> None:
+    first, planned = pair.twice(body)
+    answer = json.loads(first)
+    name = body.get("operationName")
+    if name is None or name == "Missing":  # the spec: a request error, never the first one
+        [error] = answer["errors"]
+        assert error["extensions"]["code"] == "OPERATION_RESOLUTION_FAILURE", answer
+    elif f"mutation {name}" in body["query"]:
+        assert "errors" not in answer, first[:300]
+        assert planned, "the second send of a named valid mutation was not answered from its plan"
+    else:
+        assert answer == {"data": {"providers": EVERY_PROVIDER}}
+
+
+EVERY_PROVIDER = [{"provider": "TRACKLY"}, {"provider": "HEYMARKET"}, {"provider": "CAMPAIGNLARK"}]
