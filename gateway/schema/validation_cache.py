@@ -26,7 +26,7 @@ from gateway.schema.codes import Code
 from gateway.schema.cost import Budget, judge
 
 BYTES_PER_CHAR = 80
-DEFAULT_BYTES = 32 * 1024 * 1024
+DEFAULT_BYTES = 8 * 1024 * 1024
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
@@ -92,7 +92,8 @@ _Key = tuple[int, int, tuple[Any, ...]]
 
 
 class ValidationResults:
-    """Errors per (schema, document, rules): the limits' first (`budget`), then the rules'."""
+    """Errors per (schema, document, rules): the limits' first (`budget`), then the rules'.
+    Only a valid document's result is kept: a refused one is not worth holding."""
 
     def __init__(
         self, maxsize: int, max_bytes: int = DEFAULT_BYTES, budget: Budget | None = None
@@ -116,6 +117,7 @@ class ValidationResults:
             for error in errors:
                 if not (error.extensions or {}).get("code"):
                     error.extensions = {**(error.extensions or {}), "code": Code.VALIDATION.value}
-        source = document.loc.source.body if document.loc is not None else ""
-        self._entries.put(key, (document, errors), charge(len(source)))
+        if not errors:
+            source = document.loc.source.body if document.loc is not None else ""
+            self._entries.put(key, (document, errors), charge(len(source)))
         return errors

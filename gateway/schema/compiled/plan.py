@@ -49,7 +49,7 @@ from gateway.schema.validation_cache import charge
 MAX_PLANS = 512
 # What the plans' documents may take, estimated as the parse cache estimates it
 # (gateway.schema.validation_cache): a client's few documents are a few KB each.
-MAX_PLAN_BYTES = 32 * 1024 * 1024
+MAX_PLAN_BYTES = 8 * 1024 * 1024
 
 
 class NotPlannable(Exception):

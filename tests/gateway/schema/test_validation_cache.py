@@ -12,6 +12,7 @@ from gateway.schema import validation_cache as cache_module
 from gateway.schema.validation_cache import BoundedLRU, DocumentCache, ValidationResults, charge
 
 QUERY = "query { providers { provider } }"
+OTHER = "query { providers { configured } }"
 RULES = tuple(specified_rules)
 BAD = "query { noSuchField }"
 
@@ -53,7 +54,7 @@ def test_another_document_of_the_same_text_or_other_rules_is_validated_anew(
 def test_the_oldest_entry_goes_first_when_full(counted: list[Any]) -> None:
     schema = build_schema()._schema
     results = ValidationResults(maxsize=1)
-    a, b = parse(QUERY), parse(BAD)
+    a, b = parse(QUERY), parse(OTHER)
     results.errors(schema, a, RULES)
     results.errors(schema, b, RULES)
     results.errors(schema, a, RULES)
@@ -62,13 +63,16 @@ def test_the_oldest_entry_goes_first_when_full(counted: list[Any]) -> None:
 
 def test_results_past_the_byte_budget_push_out_the_oldest(counted: list[Any]) -> None:
     schema = build_schema()._schema
-    a, b = parse(QUERY), parse(BAD)
-    # room for one of the two documents' estimated memory, not both
-    results = ValidationResults(maxsize=100, max_bytes=charge(len(BAD)) * 8 + 1)
-    results.errors(schema, a, RULES)
-    results.errors(schema, b, RULES)
-    results.errors(schema, a, RULES)
-    assert counted == [a, b, a]
+    documents = [parse(f"query Q{i} {{ providers {{ provider }} }}") for i in range(9)]
+    # room for eight such documents' estimated memory, not nine
+    results = ValidationResults(
+        maxsize=100, max_bytes=charge(len("query Q0 { providers { provider } }")) * 8
+    )
+    for document in documents:
+        results.errors(schema, document, RULES)
+    results.errors(schema, documents[-1], RULES)  # still kept
+    results.errors(schema, documents[0], RULES)  # pushed out by the ninth
+    assert counted == [*documents, documents[0]]
 
 
 def test_the_lru_keeps_its_byte_total_and_refuses_one_entry_over_an_eighth() -> None:
@@ -91,3 +95,12 @@ def test_parsed_documents_are_charged_and_dropped_by_their_text() -> None:
     documents.put(large, parse(large))  # 222 characters: more than an eighth of the budget
     assert documents.get(small) is not None and documents.get(large) is None
     assert documents.bytes == charge(len(small))
+
+
+def test_a_refused_document_is_not_kept(counted: list[Any]) -> None:
+    schema = build_schema()._schema
+    results = ValidationResults(maxsize=8)
+    document = parse(BAD)
+    assert results.errors(schema, document, RULES)
+    assert results.errors(schema, document, RULES)
+    assert len(counted) == 2
