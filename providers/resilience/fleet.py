@@ -15,6 +15,7 @@ import logging
 from dataclasses import dataclass, field
 
 from providers.cache import MemoryCache, RedisCache, SharedCache
+from providers.locks import ContactLocks, LocalContactLocks, RedisContactLocks
 from providers.model import ProviderName
 from providers.observe import NO_OBSERVER, ProviderObserver
 from providers.resilience.guard import CallGuard
@@ -98,6 +99,16 @@ class Fleet:
             pacer=pacer,
             breaker=breaker,
         )
+
+    def locks(
+        self, provider: ProviderName, settings: ProviderSettings, *, lease_seconds: float
+    ) -> ContactLocks:
+        """Per-contact write locks; in a fleet, leases in Redis that outlive no holder by more
+        than `lease_seconds` (longer than any one operation may take)."""
+        if self.link is None:
+            return LocalContactLocks()
+        account = account_id(provider, settings)
+        return RedisContactLocks(self.link, provider, account, lease_seconds=lease_seconds)
 
     def cache(self, provider: ProviderName, settings: ProviderSettings) -> SharedCache:
         if self.link is None:

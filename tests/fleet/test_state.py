@@ -3,6 +3,8 @@ test (each its own RedisLink, as each worker has), and what happens when Redis g
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import logging
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -11,6 +13,7 @@ import pytest
 from pydantic import SecretStr
 
 from providers.cache import MemoryCache, RedisCache
+from providers.locks import RedisContactLocks
 from providers.model import ProviderName
 from providers.resilience.breaker import CircuitOpen, CircuitState
 from providers.resilience.fleet import Fleet, metric_families, readiness
@@ -250,3 +253,51 @@ async def test_readiness_and_metrics(links: LinkFactory) -> None:
     values = {family.name: family.samples for family in metric_families(down)}
     assert values["gateway_redis_fallback"] == (({}, 1),)
     assert values["gateway_redis_errors_total"] == (({}, 1),)
+
+
+async def test_one_contact_is_written_by_one_process_at_a_time(links: LinkFactory) -> None:
+    one = RedisContactLocks(links(), CL, "acct", lease_seconds=5)
+    two = RedisContactLocks(links(), CL, "acct", lease_seconds=5)
+    inside: list[str] = []
+
+    async def write(locks: RedisContactLocks, name: str) -> None:
+        async with locks.hold("ann@example.com"):
+            inside.append(name)
+            assert len(inside) == 1, inside
+            await asyncio.sleep(0.05)
+            inside.remove(name)
+
+    await asyncio.gather(*(write(locks, str(n)) for n, locks in enumerate([one, two] * 3)))
+    # other contacts are not held up by it
+    async with one.hold("ann@example.com"), asyncio.timeout(1), two.hold("bob@example.com"):
+        pass
+
+
+async def test_a_dead_holders_lease_runs_out(links: LinkFactory) -> None:
+    link = links()
+    locks = RedisContactLocks(link, CL, "acct", lease_seconds=5)
+    name = locks.prefix + hashlib.sha256(b"ann@example.com").hexdigest()[:32]
+    await link.client.set(name, "a process that died", px=300)  # its lease, never released
+    started = asyncio.get_running_loop().time()
+    async with locks.hold("ann@example.com"):
+        waited = asyncio.get_running_loop().time() - started
+        assert await link.client.get(name) != "a process that died"
+    assert 0.2 < waited < 2
+    assert await link.client.get(name) is None  # released by its own holder
+
+
+async def test_locks_hold_within_the_process_while_redis_is_down(
+    own_redis: RedisServer, links: LinkFactory
+) -> None:
+    locks = RedisContactLocks(links(own_redis.url), CL, "acct", lease_seconds=5)
+    own_redis.stop()
+    order: list[str] = []
+
+    async def write(name: str) -> None:
+        async with locks.hold("ann@example.com"):
+            order.append(f"{name} in")
+            await asyncio.sleep(0.01)
+            order.append(f"{name} out")
+
+    await asyncio.gather(write("a"), write("b"))
+    assert order == ["a in", "a out", "b in", "b out"]

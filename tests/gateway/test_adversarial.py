@@ -9,18 +9,21 @@ attack never held the event loop.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+import uuid
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from providers.campaignlark.sandbox import SANDBOX_API_KEY as LARK_KEY
 from tests.fleet.procs import Process
 from tests.live_gateway import start
 
@@ -84,9 +87,9 @@ class HealthProbe:
                 self.waits.append((waited, cpu_seconds(self.server) - cpu))
                 self._stop.wait(0.01)
 
-    def assert_responsive(self) -> None:
+    def assert_responsive(self, min_probes: int = 10) -> None:
         assert not self.failures, self.failures[:3]
-        assert len(self.waits) >= 10, "the probe barely ran during the attack"
+        assert len(self.waits) >= min_probes, "the probe barely ran during the attack"
         slowest = sorted(self.waits, key=lambda wait: min(wait))[-3:]
         worst = min(slowest[-1]) * 1000
         shown = ", ".join(f"{w * 1000:.0f} ms ({c * 1000:.0f} ms CPU)" for w, c in slowest)
@@ -261,7 +264,96 @@ def test_several_operations_without_a_name_run_none_of_them(live: Process) -> No
     assert httpx.get(stats).json()["requests"] == before  # the mutation, first, never ran
 
 
-# -- 6. requests that never finish -------------------------------------------------------------
+# -- 6. concurrent writes of one contact --------------------------------------------------------
+
+UPSERT = """mutation($provider: Provider!, $contact: ContactInput!) {
+  upsertContact(provider: $provider, contact: $contact) {
+    __typename ... on UpsertContactSuccess { created } ... on Error { code }
+  }
+}"""
+
+
+async def concurrently(
+    live: Process, bodies: Sequence[dict[str, Any]], *, then: Sequence[dict[str, Any]] = ()
+) -> list[dict[str, Any]]:
+    """All at once (and `then`, a moment later), /healthz probed meanwhile; each answer typed,
+    within a bound."""
+    with HealthProbe(live) as probe:
+        async with httpx.AsyncClient(base_url=live.url, timeout=30) as client:
+            started = time.monotonic()
+            first = [asyncio.create_task(client.post("/graphql", json=b)) for b in bodies]
+            await asyncio.sleep(0.1)
+            second = [asyncio.create_task(client.post("/graphql", json=b)) for b in then]
+            answers = await asyncio.gather(*first, *second)
+            elapsed = time.monotonic() - started
+    probe.assert_responsive(min_probes=3)  # a burst: over in a second or two
+    assert elapsed < 10, f"{elapsed:.1f}s"
+    assert all(answer.status_code == 200 for answer in answers)
+    return [answer.json()["data"]["upsertContact"] for answer in answers]
+
+
+async def test_concurrent_campaignlark_writes_of_one_contact_lose_none(live: Process) -> None:
+    # Full upserts read the contact and resend its tags and status; merges set them. Here the
+    # full upserts read first and write back slowly (0.25 s on the way), and the merges come
+    # meanwhile: before writes of one contact were serialised, the full upserts' writes undid
+    # the merges (the contact subscribed again, its tag gone).
+    email = f"race-{uuid.uuid4().hex[:8]}@example.com"
+    replace = {"email": email, "fieldMode": "REPLACE", "customFields": {"lead_source": "ads"}}
+    merge = {"email": email, "tags": ["vip"], "status": "UNSUBSCRIBED"}
+
+    def bodies(contact: dict[str, Any], count: int) -> list[dict[str, Any]]:
+        variables = {"provider": "CAMPAIGNLARK", "contact": contact}
+        return [{"query": UPSERT, "variables": variables}] * count
+
+    [created] = await concurrently(live, bodies(replace, 1))
+    assert created == {"__typename": "UpsertContactSuccess", "created": True}
+    faults = live.url + "/sandbox/campaignlark/_sandbox/faults"
+    slow = {"path": "/v1/contacts/upsert", "body_contains": "ads", "delay": 0.25}
+    httpx.post(faults, json={**slow, "passthrough": True, "times": None}).raise_for_status()
+    try:
+        results = await concurrently(live, bodies(replace, 5), then=bodies(merge, 5))
+    finally:
+        httpx.delete(faults)
+    assert {r["__typename"] for r in results} == {"UpsertContactSuccess"}, results
+    assert not any(r["created"] for r in results)
+    stored = httpx.get(
+        live.url + "/sandbox/campaignlark/v1/contacts/by-email",
+        params={"email": email},
+        headers={"Authorization": f"Bearer {LARK_KEY}"},
+    ).json()["data"]
+    assert [tag["name"] for tag in stored["tags"]] == ["vip"]
+    assert stored["status"] == "UNSUBSCRIBED"
+
+
+async def test_concurrent_trackly_upserts_of_one_phone_lose_none(live: Process) -> None:
+    # Trackly's upsert is one idempotent call keyed by the phone: every write lands.
+    phone = f"+1415556{uuid.uuid4().int % 10_000:04d}"
+    bodies = [
+        {
+            "query": UPSERT,
+            "variables": {
+                "provider": "TRACKLY",
+                "contact": {"phone": phone, "customFields": {f"k{i}": "v"}},
+            },
+        }
+        for i in range(24)
+    ]
+    results = await concurrently(live, bodies)
+    assert {r["__typename"] for r in results} == {"UpsertContactSuccess"}, results
+    assert sum(r["created"] for r in results) == 1
+    final = httpx.post(
+        live.url + "/graphql",
+        json={
+            "query": "mutation($c: ContactRefInput!) { updateContactFields(provider: TRACKLY, "
+            'contact: $c, customFields: {last: "1"}) { ... on UpdateContactFieldsSuccess '
+            "{ customFields } } }",
+            "variables": {"c": {"phone": phone}},
+        },
+    ).json()["data"]["updateContactFields"]["customFields"]
+    assert {f"k{i}" for i in range(24)} <= set(final)
+
+
+# -- 7. requests that never finish -------------------------------------------------------------
 
 
 def open_connections(server: Process, count: int, first_bytes: bytes) -> list[socket.socket]:
