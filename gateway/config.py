@@ -96,6 +96,8 @@ class GatewaySettings(BaseModel):
     allow_per_worker_budgets: bool = False
     # Added to every shared pacing window: covers jitter between the gateways and a provider.
     fleet_pacing_margin_seconds: float = Field(default=0.1, ge=0, le=10)
+    # The same for the budgets one process keeps alone (no Redis).
+    pacing_margin_seconds: float = Field(default=0.05, ge=0, le=10)
     cors: CorsSettings = Field(default_factory=CorsSettings)
     # Who may call, and how much one request may ask for (see docs/operations.md).
     allow_unauthenticated_public: bool = False

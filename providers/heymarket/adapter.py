@@ -38,7 +38,7 @@ from providers.model import (
     SubscriptionStatus,
     UpsertResult,
 )
-from providers.resilience.pacing import Pacer, Rate, SlidingWindowPacer, Unpaced
+from providers.resilience.pacing import GcraPacer, Pacer, Rate, Unpaced
 from providers.settings import secret
 
 E = ErrorCode
@@ -183,4 +183,4 @@ def admission_for(rate_limit: str | None) -> Pacer:
     # single mutations arriving during the bulk.
     spare = max(1, rate.requests // 20)
     contacts = max(1, (rate.requests - spare) // REQUESTS_PER_CONTACT)
-    return SlidingWindowPacer(Rate(contacts, rate.period))
+    return GcraPacer(Rate(contacts, rate.period))

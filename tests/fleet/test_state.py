@@ -63,23 +63,37 @@ async def links(redis_server: RedisServer) -> AsyncIterator[LinkFactory]:
 
 
 async def test_two_processes_share_one_budget(links: LinkFactory) -> None:
-    rate = Rate(5, 1.0)
+    rate = Rate(5, 1.0)  # one request every 0.204 s
     one = RedisPacer(links(), CL, "acct", rate, processes=2, sleep=RecordedSleep())
     two = RedisPacer(links(), CL, "acct", rate, processes=2, sleep=RecordedSleep())
-    for pacer in (one, two, one, two, one):
-        assert await pacer.acquire(max_wait=0) == 0
-    # The five slots are spent between them: neither may send now...
-    for pacer in (one, two):
+    interval = one.schedule.interval
+    assert await one.acquire(max_wait=0) == 0
+    # The schedule's next moment is the account's, not a process': neither may send now...
+    for pacer in (two, one):
         with pytest.raises(PacingExceeded) as refused:
             await pacer.acquire(max_wait=0)
-        assert 0 < refused.value.wait <= 1.02
-    # ...and a caller that can wait is handed a reserved slot about one window later.
+        assert 0 < refused.value.wait <= interval
+    # ...and a caller that can wait is handed that moment, reserved for it.
     sleep = RecordedSleep()
     patient = RedisPacer(links(), CL, "acct", rate, sleep=sleep)
     waited = await patient.acquire(max_wait=5)
-    assert 0 < waited <= 1.02
+    assert 0 < waited <= interval
     assert sleep.waits == [waited]
     assert one.link.stats.redis_errors == 0
+
+
+async def test_the_fleet_shares_one_small_burst_then_one_pace(links: LinkFactory) -> None:
+    rate = Rate(100, 1.0)
+    pacers = [
+        RedisPacer(links(), CL, "acct", rate, processes=2, margin=0.1, sleep=RecordedSleep())
+        for _ in range(2)
+    ]
+    burst = pacers[0].schedule.burst
+    assert burst == 5  # half the room the 0.1 s margin leaves in a second
+    for n in range(burst):
+        assert await pacers[n % 2].acquire(max_wait=0) == 0
+    with pytest.raises(PacingExceeded):
+        await pacers[1].acquire(max_wait=0)
 
 
 async def test_accounts_do_not_share_a_budget(links: LinkFactory) -> None:
@@ -109,10 +123,11 @@ async def test_redis_down_paces_on_the_local_fair_share_and_says_so(
             for _ in range(11):
                 await pacer.acquire(max_wait=0)
                 granted += 1
-    assert granted == 2  # 10 // 4: the fleet of four stays under the account's limit
+    # 10 // 4 a second, spaced: the fleet of four stays under the account's limit
+    assert pacer.local.rate == Rate(2, 1.0) and granted == 1
     assert link.stats.down and link.stats.outages == 1
     assert link.stats.redis_errors == 1  # one failure, then the cool-down spares Redis
-    assert link.stats.local_grants[CL] == 3  # two granted, the third refused
+    assert link.stats.local_grants[CL] == 2  # one granted, the next refused
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1 and "local share" in warnings[0].getMessage()
 
@@ -124,7 +139,7 @@ async def test_shared_pacing_resumes_when_redis_is_back(
     link = links(own_redis.url, retry_seconds=2.0, clock=clock)
     pacer = RedisPacer(link, CL, "acct", Rate(100, 1.0), processes=2, sleep=RecordedSleep())
     await pacer.acquire()
-    assert await link.client.llen(pacer.key) == 1
+    assert await link.client.get(pacer.key) is not None
 
     own_redis.stop()
     await pacer.acquire()  # goes on, locally
@@ -137,7 +152,7 @@ async def test_shared_pacing_resumes_when_redis_is_back(
     with caplog.at_level(logging.INFO, logger="gateway.fleet"):
         await pacer.acquire()
     assert not link.stats.down
-    assert await link.client.llen(pacer.key) == 1  # a fresh Redis: the shared list again
+    assert await link.client.get(pacer.key) is not None  # a fresh Redis: the shared schedule
     assert any("answers again" in r.getMessage() for r in caplog.records)
 
 
@@ -237,7 +252,11 @@ async def test_keys_are_namespaced_and_carry_no_secrets(links: LinkFactory) -> N
     keys = [key async for key in inspect.client.scan_iter(match=f"{inspect.namespace}:*")]
     account = account_id(CL, settings)
     prefix = f"{inspect.namespace}:trackly:{account}:"
-    assert sorted(keys) == [prefix + "cache:fields", prefix + "circuit:failures", prefix + "pacing"]
+    assert sorted(keys) == [
+        prefix + "cache:fields",
+        prefix + "circuit:failures",
+        prefix + "pacing:gcra",
+    ]
     for key in keys:
         assert SECRET_KEY not in key and "trackly.test" not in key
     assert SECRET_KEY not in account

@@ -167,13 +167,15 @@ async def test_the_simulator_answers_429_past_its_budget() -> None:
 
 @pytest.mark.looptime
 async def test_a_bulk_is_paced_to_the_budget_and_never_draws_a_429() -> None:
-    """60 requests at 10 a minute: most wait for the window to roll, far past the gateway's
-    deadline; that wait is the import's pace, so no contact is refused for it."""
+    """60 requests at 10 a minute, one every 6 s: the import takes minutes, far past the
+    gateway's deadline; that wait is the import's pace (contacts are admitted one every 15 s),
+    so no contact is refused for it. A contact's own two requests, one pace apart, fit its
+    deadline (10 s)."""
     loop = asyncio.get_running_loop()
     simulator = HeymarketSimulator(rate_limit=10, rate_period=60.0, clock=loop.time)
     sandbox = Sandbox(heymarket=simulator)
     contacts = [{"phone": f"+1415555{n:04d}"} for n in range(30)]
-    config = config_for(sandbox, GatewaySettings(deadline_seconds=5), rate_limit="10/minute")
+    config = config_for(sandbox, GatewaySettings(deadline_seconds=10), rate_limit="10/minute")
     async with serve(config, sandbox=sandbox) as gw:
         data = await gw.data(BULK, {"provider": "HEYMARKET", "contacts": contacts})
     result = data["bulkUpsertContacts"]
