@@ -67,10 +67,18 @@ class GraphQLApp(GraphQL[dict[str, Any], None]):
             response = error_response(status, _code_of(exc), exc.reason)
         await response(scope, receive, send)
 
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        """Never: the playground page is the gateway's own (gateway.playground), served before
+        this view for a browser. A GET here is a GraphQL request, answered as GraphQL over HTTP
+        says: a query runs, no query is a 400 that says so (strawberry answered 404)."""
+        return False
+
     async def parse_http_body(self, request: Any) -> GraphQLRequestData | list[GraphQLRequestData]:
         """strawberry's parsing, then each request's own parts checked for well-formed Unicode
         (the variables' values are checked as inputs: gateway.input.validation)."""
         parsed = await super().parse_http_body(request)
+        if isinstance(parsed, list) and not parsed:
+            raise HTTPException(400, "The batch is empty: send at least one operation.")
         for data in parsed if isinstance(parsed, list) else [parsed]:
             part = ill_formed_part(data.query, data.operation_name, data.extensions)
             if part is not None:
@@ -102,4 +110,6 @@ def _code_of(exc: HTTPException) -> str:
     """The `extensions.code` of a request strawberry's view refused before executing it."""
     if isinstance(exc.__cause__, CannotGetOperationTypeError):  # which operation, unclear
         return Code.OPERATION_RESOLUTION.value
-    return "bad_request"
+    if exc.reason == "Too many operations":  # strawberry's word for a batch over max_batch
+        return Code.TOO_MANY_OPERATIONS.value
+    return Code.BAD_REQUEST.value

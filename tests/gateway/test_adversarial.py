@@ -237,7 +237,7 @@ def test_lone_surrogates_are_refused_typed_and_never_echoed(live: Process) -> No
     for index, answer in enumerate(answers):
         answer.content.decode("utf-8")  # the whole answer encodes
         if index % 2 == 0:
-            assert answer.status_code == 400 and codes_of(answer) == ["bad_request"]
+            assert answer.status_code == 400 and codes_of(answer) == ["BAD_REQUEST"]
         else:
             result = answer.json()["data"]["upsertContact"]
             assert result == {"__typename": "ValidationError", "code": "INVALID_CUSTOM_FIELDS"}
