@@ -21,7 +21,7 @@ PG_DEPS  := playground/node_modules/.package-lock.json
 PG_BUILT := gateway/playground/assets/playground.js
 PG_SRC   := playground/build.mjs $(wildcard playground/src/*)
 
-.PHONY: run test lint typecheck check schema clean playground bench lock upgrade
+.PHONY: run test lint typecheck check schema clean playground bench soak lock upgrade
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -82,6 +82,12 @@ upgrade: | $(BIN)/python
 bench: $(STAMP)
 	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk; }
 	$(BIN)/python -m bench.run
+
+# The sandbox gateway under 200 concurrent clients of mixed upserts (not in make test): statuses,
+# __typenames, the simulators' 429s, latency, RSS. Loopback only; SOAK_SECONDS=60 for a short one.
+SOAK_SECONDS ?= 300
+soak: $(STAMP)
+	$(BIN)/python -m bench.soak --seconds $(SOAK_SECONDS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache playground/node_modules gateway/playground/assets
