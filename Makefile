@@ -13,7 +13,8 @@ PIP_TOOLS := pip-tools==7.6.2
 COMPILE   := $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
              --all-build-deps --no-emit-index-url
 # The tests that hold each shortcut around a library to the library itself.
-DIFFERENTIAL := tests/gateway/schema/compiled tests/gateway/input tests/providers/test_direct.py
+DIFFERENTIAL := tests/gateway/schema/compiled tests/gateway/input tests/providers/test_direct.py \
+                tests/gateway/http/test_edge.py
 
 # The playground's front-end: npm ci from the committed lock file, then an esbuild bundle into
 # gateway/playground/assets/. Each step reruns only when its inputs changed.
