@@ -140,6 +140,7 @@ def _graphql_app(
         max_batch=settings.max_batch,
         max_fields=settings.max_fields,
         max_complexity=settings.max_complexity,
+        max_query_length=settings.max_query_length,
         introspection=settings.introspection,
     )
     plans = PlanBook()

@@ -108,6 +108,7 @@ class GatewaySettings(BaseModel):
     max_batch: int = Field(default=5, ge=1, le=100)
     max_fields: int = Field(default=300, ge=10, le=100_000)
     max_complexity: int = Field(default=1_000, ge=10, le=10_000_000)
+    max_query_length: int = Field(default=100_000, ge=1_000, le=100_000_000)
     # Documents seen before skip strawberry's generic executor (gateway/schema/fast_plan.py).
     fast_path: bool = True
     # What the gateway tells an operator.

@@ -20,6 +20,7 @@ class Code(StrEnum):
     INTERNAL = "INTERNAL_SERVER_ERROR"  # a bug, masked as "Unexpected error."
     # the gateway's limits (gateway/schema/limits.py)
     TOO_MANY_TOKENS = "TOO_MANY_TOKENS"
+    QUERY_TOO_LONG = "QUERY_TOO_LONG"
     QUERY_TOO_DEEP = "QUERY_TOO_DEEP"
     TOO_MANY_FIELDS = "TOO_MANY_FIELDS"
     TOO_MANY_ALIASES = "TOO_MANY_ALIASES"

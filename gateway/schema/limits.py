@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any, cast
 
 from graphql import (
     ASTValidationRule,
@@ -46,6 +47,9 @@ class QueryLimits:
     # GraphiQL's introspection query executes 232 fields (72 written); a mutation about 30.
     max_fields: int = 300
     max_complexity: int = 1_000
+    # Characters: the lexer reads a string or a comment one character at a time (130 ms a MB),
+    # however few tokens it makes. A mutation with a few 4,096-character values fits.
+    max_query_length: int = 100_000
     introspection: bool = True
 
     def validation_rules(self) -> list[type[ASTValidationRule]]:
@@ -67,7 +71,7 @@ class QueryLimits:
     ) -> Sequence[Callable[[], SchemaExtension]]:
         """Per-request extension factories around one schema's caches, made here once."""
         rules = self.validation_rules()
-        documents = DocumentCache(cache_size, cache_bytes, self.max_tokens)
+        documents = DocumentCache(cache_size, cache_bytes, self.max_tokens, self.max_query_length)
         results = ValidationResults(cache_size, cache_bytes, self.budget())
         return [
             lambda: AddValidationRules(rules),
@@ -104,7 +108,14 @@ class DocumentChecks(SchemaExtension):
 
     def on_parse(self) -> Iterator[None]:
         context = self.execution_context
-        context.parse_options["max_tokens"] = self.documents.max_tokens
+        # graphql-core's own limits, for strawberry's parse of a document not in the cache.
+        options = cast(dict[str, Any], context.parse_options)
+        options["max_tokens"] = self.documents.max_tokens
+        options["max_source_length"] = self.documents.max_length
+        if context.query and len(context.query) > self.documents.max_length:
+            # Refused all the same (graphql-core's words), but its error locates itself by
+            # scanning the text for newlines: 75 ms for 8 MB. One character past is enough.
+            context.query = context.query[: self.documents.max_length + 1]
         if context.query:
             context.graphql_document = self.documents.get(context.query)
             self.parsed_now = context.graphql_document is None

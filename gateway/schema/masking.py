@@ -42,10 +42,14 @@ def coded(error: GraphQLError) -> GraphQLError:
     if extensions.get("code"):
         return error
     if isinstance(error, GraphQLSyntaxError):
-        # graphql-core's token limit is reported as a syntax error: "Document contains more
-        # than N tokens. Parsing aborted."
-        limit = "Document contains more than" in error.message
-        code = Code.TOO_MANY_TOKENS if limit else Code.PARSE_FAILED
+        # graphql-core reports its limits as syntax errors: "Document contains more than N
+        # tokens. Parsing aborted.", "Source contains more than N code points. ..."
+        if "Document contains more than" in error.message:
+            code = Code.TOO_MANY_TOKENS
+        elif "Source contains more than" in error.message:
+            code = Code.QUERY_TOO_LONG
+        else:
+            code = Code.PARSE_FAILED
     elif error.path is not None:
         code = Code.INTERNAL  # a field failed without being masked (a null where none may be)
     else:

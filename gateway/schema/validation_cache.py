@@ -68,10 +68,14 @@ def charge(text_length: int) -> int:
 
 
 class DocumentCache:
-    """Parsed documents by query text (parsed with at most `max_tokens` tokens)."""
+    """Parsed documents by query text (parsed with at most `max_tokens` tokens, from at most
+    `max_length` characters)."""
 
-    def __init__(self, max_entries: int, max_bytes: int, max_tokens: int) -> None:
+    def __init__(
+        self, max_entries: int, max_bytes: int, max_tokens: int, max_length: int = 100_000
+    ) -> None:
         self.max_tokens = max_tokens
+        self.max_length = max_length
         self._documents: BoundedLRU[str, DocumentNode] = BoundedLRU(max_entries, max_bytes)
 
     def __len__(self) -> int:

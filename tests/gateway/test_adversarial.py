@@ -109,10 +109,11 @@ def attack(
     seconds: float = 1.0,
     bound: float = 2.0,
     raw: bool = False,
+    count: int = 200,
 ) -> list[httpx.Response]:
     """POST `body(i)` (a fresh document each time, so no cache answers; bytes as they are when
     `raw`) for `seconds`, /healthz probed meanwhile; every answer within `bound` seconds."""
-    payloads = [body(i) if raw else json.dumps(body(i)).encode() for i in range(200)]
+    payloads = [body(i) if raw else json.dumps(body(i)).encode() for i in range(count)]
     answers: list[httpx.Response] = []
     with HealthProbe(live) as probe, httpx.Client(base_url=live.url, timeout=30) as client:
         until = time.monotonic() + seconds
@@ -204,13 +205,24 @@ def huge_list(elements: int, tag: int) -> dict[str, str]:
 
 
 def test_huge_list_literals_are_refused_and_their_memory_comes_back(live: Process) -> None:
+    # 400 KB (200,000 elements): past max_query_length; 80 KB (40,000): past max_tokens.
     before = rss_kb(live)
-    answers = attack(live, lambda i: huge_list(200_000, i), seconds=1.5)
-    for answer in answers:
-        assert codes_of(answer) == ["TOO_MANY_TOKENS"]
+    answers = attack(live, lambda i: huge_list(200_000 if i % 2 else 40_000, i), seconds=1.5)
+    for index, answer in enumerate(answers):
+        assert codes_of(answer) == ["QUERY_TOO_LONG" if index % 2 else "TOO_MANY_TOKENS"]
     grown_mb = (rss_kb(live) - before) / 1024
     assert len(answers) >= 5
     assert grown_mb < 40, f"RSS grew {grown_mb:.0f} MB over {len(answers)} distinct documents"
+
+
+def test_a_document_of_megabytes_is_refused_before_it_is_read_through(live: Process) -> None:
+    # A comment (or a string) is one token, read a character at a time: 130 ms a megabyte.
+    comment = "x" * 8_000_000
+    answers = attack(
+        live, lambda i: {"query": f"query Q{i} {{ __typename }} # {comment}"}, count=12
+    )
+    for answer in answers:
+        assert codes_of(answer) == ["QUERY_TOO_LONG"]
 
 
 def test_a_document_just_under_the_token_limit_is_judged_quickly(live: Process) -> None:

@@ -138,8 +138,9 @@ async def test_a_10000_contact_bulk_fits_the_default_limits_as_variables_not_inl
     # Routed to a provider this config leaves unconfigured: the document passes parsing and
     # every limit, and the answer is typed, without 10,000 contacts reaching a simulator.
     # As variables the document stays 97 tokens. Written inline it is about 32 tokens a
-    # contact (320,000 for the document): parsing and holding that cost seconds of CPU and
-    # hundreds of MB (issue 14), so the default token budget refuses it, at once.
+    # contact (320,000, in 1.2 MB): parsing and holding that cost seconds of CPU and hundreds
+    # of MB (issue 14), so the default limits refuse it at once: 1.2 MB is more than
+    # max_query_length, and its first 100,000 characters more than max_tokens.
     contacts = ", ".join(
         f'{{phone: "+1415555{i:04d}", email: "c{i}@example.com", firstName: "F", '
         f'tags: ["a", "b"], customFields: {{plan: "gold", n: {i}, vip: true}}}}'
@@ -161,6 +162,9 @@ async def test_a_10000_contact_bulk_fits_the_default_limits_as_variables_not_inl
     assert by_variables["bulkUpsertContacts"]["code"] == "PROVIDER_NOT_CONFIGURED"
     assert refused.status_code == 200
     [error] = refused.json()["errors"]
+    assert error["extensions"]["code"] == "QUERY_TOO_LONG"
+    async with serve(trackly_config(max_query_length=2_000_000)) as client:
+        [error] = (await client.post(inline)).json()["errors"]
     assert error["extensions"]["code"] == "TOO_MANY_TOKENS"
     assert "more than 2000 tokens" in error["message"]
 
@@ -255,6 +259,8 @@ async def test_each_limit_names_itself_in_extensions_code() -> None:
     ) as client:
         assert await codes_of(client, four_aliases) == ["TOO_MANY_ALIASES"]
         assert await codes_of(client, "{ " + "__typename " * 200 + "}") == ["TOO_MANY_TOKENS"]
+        long_comment = "{ __typename } # " + "x" * 200_000  # one token, 200,000 characters
+        assert await codes_of(client, long_comment) == ["QUERY_TOO_LONG"]
         wide = "{ " + " ".join("__typename" for _ in range(40)) + " }"
         assert await codes_of(client, wide) == ["TOO_MANY_FIELDS"]
         # 1 + 10 x 6: `providers` is a list, its selection counted ten times
@@ -299,7 +305,7 @@ def chain(length: int) -> str:
 async def test_a_fragment_chain_of_any_length_is_refused_without_recursion(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    async with sandbox_server(max_tokens=1_000_000) as client:
+    async with sandbox_server(max_tokens=1_000_000, max_query_length=10_000_000) as client:
         for length in (MAX_NESTING, 5_000):
             response = await client.http.post("/graphql", json={"query": chain(length)})
             [error] = response.json()["errors"]
@@ -355,3 +361,23 @@ async def test_a_refused_document_is_not_kept_alive_by_reference_cycles() -> Non
             gc.garbage.clear()
             gc.enable()
     assert held == []
+
+
+async def test_a_document_longer_than_max_query_length_is_refused_without_reading_it() -> None:
+    # A string or a comment is one token, lexed a character at a time (130 ms a megabyte);
+    # and graphql-core's error would locate itself by scanning the whole text for newlines.
+    async with sandbox_server(max_query_length=1_000) as client:
+        fits = await errors_of(client, "{ __typename } # " + "x" * 900)
+        started = time.perf_counter()
+        refused = await client.http.post(
+            "/graphql", json={"query": "{ __typename } # " + "x" * 8_000_000}
+        )
+        elapsed = time.perf_counter() - started
+    assert fits == []
+    [error] = refused.json()["errors"]
+    assert (
+        error["message"]
+        == "Syntax Error: Source contains more than 1000 code points. Parsing aborted."
+    )
+    assert error["extensions"]["code"] == "QUERY_TOO_LONG"
+    assert elapsed < 2
