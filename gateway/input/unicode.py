@@ -42,6 +42,12 @@ def ill_formed_in(value: Any) -> bool:
 
 def ill_formed_part(query: Any, operation_name: Any, extensions: Any) -> str | None:
     """The first part of a GraphQL request that is not well-formed Unicode, by its name."""
+    if (
+        extensions is None
+        and (type(query) is not str or query.isascii())
+        and (type(operation_name) is not str or operation_name.isascii())
+    ):
+        return None  # nearly every request: nothing to look into
     for name, part in (("query", query), ("operationName", operation_name)):
         if isinstance(part, str) and not well_formed(part):
             return name
