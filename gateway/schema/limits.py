@@ -1,10 +1,11 @@
 """How much one GraphQL request may ask for, and the steps that hold it to that.
 
 Parsing: one cache of parsed documents per schema, bounded by entries and by (estimated)
-bytes, parsing with `max_tokens`. Validation: one cache of results per schema, keyed by the
-parsed document's identity; on a miss the document is first measured (gateway.schema.cost:
-depth, fields, aliases, complexity, nesting, in one pass that visits each fragment once) and
-only a document within every limit meets graphql-core's rules, some of which are quadratic.
+bytes, parsing with `max_tokens` and `max_query_length`. Validation: one cache of results per
+schema, keyed by the parsed document's identity; on a miss the document is first measured
+(gateway.schema.cost: depth, fields, aliases, complexity, nesting, in one pass that visits each
+fragment once) and only a document within every limit meets graphql-core's rules, some of
+which are quadratic. Then the operation is chosen (gateway.schema.operation).
 
 The rule list is made once per schema: strawberry's own limiters, passed as per-request
 factories as its docs ask, put a new rule class into every request's rule tuple, so a cache
