@@ -13,7 +13,8 @@ PIP_TOOLS := pip-tools==7.6.2
 COMPILE   := $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
              --all-build-deps --no-emit-index-url
 # The tests that hold each shortcut around a library to the library itself.
-DIFFERENTIAL := tests/gateway/schema/compiled tests/gateway/input tests/providers/test_direct.py
+DIFFERENTIAL := tests/gateway/schema/compiled tests/gateway/input tests/providers/test_direct.py \
+                tests/gateway/http/test_edge.py
 
 # The playground's front-end: npm ci from the committed lock file, then an esbuild bundle into
 # gateway/playground/assets/. Each step reruns only when its inputs changed.
@@ -21,7 +22,7 @@ PG_DEPS  := playground/node_modules/.package-lock.json
 PG_BUILT := gateway/playground/assets/playground.js
 PG_SRC   := playground/build.mjs $(wildcard playground/src/*)
 
-.PHONY: run test lint typecheck check schema clean playground bench lock upgrade
+.PHONY: run test lint typecheck check schema clean playground bench soak lock upgrade
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -85,6 +86,12 @@ BENCH_ARGS ?=
 bench: $(STAMP)
 	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk; }
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+# The sandbox gateway under 200 concurrent clients of mixed upserts (not in make test): statuses,
+# __typenames, the simulators' 429s, latency, RSS. Loopback only; SOAK_SECONDS=60 for a short one.
+SOAK_SECONDS ?= 300
+soak: $(STAMP)
+	$(BIN)/python -m bench.soak --seconds $(SOAK_SECONDS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache playground/node_modules gateway/playground/assets \

@@ -27,7 +27,7 @@ from gateway.sandbox import Sandbox
 from providers.heymarket.auth import JwtMinter
 from providers.heymarket.sandbox import SANDBOX_SECRET_ID, SANDBOX_SECRET_KEY, HeymarketSimulator
 from providers.model import ProviderName
-from providers.resilience.pacing import Rate, SlidingWindowPacer
+from providers.resilience.pacing import GcraPacer, Rate
 
 BULK = """mutation($contacts: [ContactInput!]!) {
   bulkUpsertContacts(provider: HEYMARKET, contacts: $contacts) {
@@ -82,7 +82,7 @@ async def via_gateway(n: int, rate_limit: str | None) -> list[dict[str, Any]]:
 async def via_batch(n: int, chunk: int) -> list[dict[str, Any]]:
     loop = asyncio.get_running_loop()
     simulator = HeymarketSimulator(clock=loop.time)
-    pacer = SlidingWindowPacer(Rate.parse("500/minute"))
+    pacer = GcraPacer(Rate.parse("500/minute"))
     minter = JwtMinter(SANDBOX_SECRET_ID, SANDBOX_SECRET_KEY)
     rows = []
     transport = httpx.ASGITransport(app=simulator.app)

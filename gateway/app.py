@@ -1,7 +1,7 @@
 """The Starlette app: its routes and middleware. What it serves with is built at start-up by
 `GatewayRuntime` (gateway/runtime.py), for the lifespan of the app.
 
-    AccessLog -> CORS -> BodyLimit -> AuthGuard -> Idempotency -> routes
+    AccessLog -> CORS -> InFlightLimit -> BodyLimit -> AuthGuard -> Idempotency -> routes
     /graphql (GraphQLApp, or the playground page for a browser; WebSocket: subscriptions),
     /healthz, /readyz, /metrics,
     /playground-assets, /sandbox/<provider> (sandbox mode only)
@@ -25,6 +25,7 @@ from strawberry.extensions import SchemaExtension
 from gateway.config import Config, ConfigError, GatewaySettings
 from gateway.http.access_log import AccessLog
 from gateway.http.cors import add_cors
+from gateway.http.edge import InFlightLimit
 from gateway.http.graphql import GraphQLApp
 from gateway.http.guards import AuthGuard, BodyLimit, error_response
 from gateway.http.idempotency import Idempotency, IdempotencySettings
@@ -149,8 +150,14 @@ def create_app(
     )
     app.add_middleware(AuthGuard, keys=[key.get_secret_value() for key in settings.api_keys])
     app.add_middleware(
-        BodyLimit, max_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes
+        BodyLimit,
+        max_bytes=settings.max_body_bytes,
+        max_upload_bytes=settings.max_upload_bytes,
+        timeout=settings.body_timeout_seconds,
+        min_rate=settings.min_body_bytes_per_second,
     )
+    # Before the body is read: a request past the cap costs nothing but its answer.
+    app.add_middleware(InFlightLimit, limit=settings.max_inflight_requests)
     add_cors(app, settings.cors)
     app.add_middleware(
         AccessLog, metrics=instruments.metrics
@@ -172,6 +179,8 @@ def _graphql_app(
         max_tokens=settings.max_tokens,
         max_batch=settings.max_batch,
         max_fields=settings.max_fields,
+        max_complexity=settings.max_complexity,
+        max_query_length=settings.max_query_length,
         introspection=settings.introspection,
     )
     plans = PlanBook()

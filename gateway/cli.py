@@ -7,10 +7,13 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from gateway.config import Config, ConfigError, exposure_problem, load_config
+from gateway.config import Config, ConfigError, GatewaySettings, exposure_problem, load_config
 from gateway.worker import CONFIG_ENV, WORKERS_ENV
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
 
 FIRST_MUTATION = """\
 mutation FirstContact {
@@ -149,7 +152,6 @@ def _serve(
 
     from gateway.app import create_app
     from gateway.ops.fleet import per_worker_refusal
-    from gateway.ops.gc_tuning import tune_for_serving
     from gateway.ops.logs import configure_logging
     from gateway.sandbox import Sandbox
 
@@ -210,6 +212,11 @@ def _serve(
     configure_logging(
         secrets=config.secrets(), log_format=settings.log_format, level=settings.log_level
     )
+    from gateway.http.edge import open_files_problem
+
+    files = open_files_problem(settings.max_connections)
+    if files:
+        print(f"gateway: {files}", flush=True)
     print(f"gateway: GraphiQL at http://{host}:{port}/graphql", flush=True)
     if sandbox is not None:
         print("gateway: paste this into GraphiQL to try it:\n" + FIRST_MUTATION, flush=True)
@@ -225,10 +232,7 @@ def _serve(
             workers=workers,
             host=host,
             port=port,
-            log_config=None,  # each worker sets up the masked JSON logging (gateway.worker)
-            log_level=settings.log_level.lower(),
-            access_log=False,
-            proxy_headers=False,
+            **uvicorn_options(settings),
         )
         return 0
     try:
@@ -236,18 +240,37 @@ def _serve(
     except ConfigError as exc:
         print(f"gateway: {exc}", file=sys.stderr)
         return 2
-    tune_for_serving()
-    # Logging is ours (masked JSON, one line per request): no uvicorn config, no access log.
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        log_config=None,
-        log_level=settings.log_level.lower(),
-        access_log=False,
-        proxy_headers=False,
-    )
+    serve_app(app, settings, host, port)
     return 0
+
+
+def uvicorn_options(settings: GatewaySettings) -> dict[str, Any]:
+    """How uvicorn serves the app, whatever the number of workers. Each worker process
+    configures the edge itself (gateway.worker), from the same settings."""
+    from gateway.http.edge import EdgeProtocol, configure_edge
+
+    configure_edge(settings)
+    return {
+        # Logging is ours (masked JSON, one line per request): no uvicorn config, no access
+        # log; each worker sets up its own (gateway.worker).
+        "log_config": None,
+        "log_level": settings.log_level.lower(),
+        "access_log": False,
+        "proxy_headers": False,
+        # The edge: header deadline and connection cap (EdgeProtocol), idle keep-alive closed.
+        "http": EdgeProtocol,
+        "timeout_keep_alive": settings.keep_alive_timeout_seconds,
+    }
+
+
+def serve_app(app: Starlette, settings: GatewaySettings, host: str, port: int) -> None:
+    """Serve one process' app until it is told to stop (what `gateway serve` runs)."""
+    import uvicorn
+
+    from gateway.ops.gc_tuning import tune_for_serving
+
+    tune_for_serving()
+    uvicorn.run(app, host=host, port=port, **uvicorn_options(settings))
 
 
 if __name__ == "__main__":

@@ -78,6 +78,13 @@ class GatewaySettings(BaseModel):
     max_bulk_contacts: int = Field(default=10_000, ge=1, le=1_000_000)
     deadline_seconds: float = Field(default=30.0, gt=0, le=3_600)
     max_body_bytes: int = Field(default=32 * 1024 * 1024, ge=1_024)
+    # The edge (gateway/http/edge.py): how long a client may take, how many are served at once.
+    header_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
+    body_timeout_seconds: float = Field(default=60.0, gt=0, le=3_600)
+    min_body_bytes_per_second: int = Field(default=65_536, ge=0)
+    keep_alive_timeout_seconds: float = Field(default=5.0, gt=0, le=3_600)
+    max_connections: int = Field(default=1_000, ge=1, le=1_000_000)
+    max_inflight_requests: int = Field(default=500, ge=1, le=1_000_000)
     bulk_concurrency: int = Field(default=4, ge=1, le=64)
     # Running as a fleet: several workers and hosts sharing budgets (docs/deployment.md).
     redis_url: SecretStr | None = None
@@ -89,6 +96,8 @@ class GatewaySettings(BaseModel):
     allow_per_worker_budgets: bool = False
     # Added to every shared pacing window: covers jitter between the gateways and a provider.
     fleet_pacing_margin_seconds: float = Field(default=0.1, ge=0, le=10)
+    # The same for the budgets one process keeps alone (no Redis).
+    pacing_margin_seconds: float = Field(default=0.05, ge=0, le=10)
     cors: CorsSettings = Field(default_factory=CorsSettings)
     # The gateway's own state (idempotency keys, import jobs): a SQLite file in here.
     data_dir: Path = Path(".gateway-data")
@@ -105,9 +114,11 @@ class GatewaySettings(BaseModel):
     introspection: bool = True
     max_query_depth: int = Field(default=12, ge=2, le=100)
     max_aliases: int = Field(default=30, ge=0, le=10_000)
-    max_tokens: int = Field(default=500_000, ge=100, le=10_000_000)
+    max_tokens: int = Field(default=2_000, ge=100, le=10_000_000)
     max_batch: int = Field(default=5, ge=1, le=100)
-    max_fields: int = Field(default=150, ge=10, le=100_000)
+    max_fields: int = Field(default=300, ge=10, le=100_000)
+    max_complexity: int = Field(default=1_000, ge=10, le=10_000_000)
+    max_query_length: int = Field(default=100_000, ge=1_000, le=100_000_000)
     # Documents seen before skip strawberry's generic executor (gateway/schema/compiled/).
     fast_path: bool = True
     # Persisted operations (gateway/http/persisted.py): a manifest of the clients' documents

@@ -100,6 +100,10 @@ class GatewayRuntime:
                     bulk_concurrency=settings.bulk_concurrency,
                     guard=guards[name],
                     cache=fleet.cache(name, provider_settings),
+                    # a lease outlives any one operation: its deadline, and some
+                    locks=fleet.locks(
+                        name, provider_settings, lease_seconds=settings.deadline_seconds + 5
+                    ),
                 )
                 adapters[name] = REGISTRY[name].build(provider_settings, client, runtime)
             service = ContactService(

@@ -3,21 +3,43 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+
 from starlette.types import Message, Receive
 
-__all__ = ["BodyTooLarge", "read_body", "replay"]
+__all__ = ["BodyTooLarge", "BodyTooSlow", "read_body", "replay"]
 
 
 class BodyTooLarge(Exception):
     """The body grew past the limit; what was read so far is dropped."""
 
 
-async def read_body(receive: Receive, limit: int | None = None) -> bytes | None:
-    """The whole request body; None when the client left before sending all of it."""
+class BodyTooSlow(Exception):
+    """The body did not arrive by its deadline; what was read so far is dropped."""
+
+
+async def read_body(
+    receive: Receive,
+    limit: int | None = None,
+    deadline: Callable[[int], float] | None = None,
+) -> bytes | None:
+    """The whole request body; None when the client left before sending all of it.
+
+    `deadline(bytes received so far)` is the event-loop time by which the next chunk must
+    have come, else BodyTooSlow.
+    """
     chunks: list[bytes] = []
     size = 0
     while True:
-        message = await receive()
+        if deadline is None:
+            message = await receive()
+        else:
+            try:
+                async with asyncio.timeout_at(deadline(size)):
+                    message = await receive()
+            except TimeoutError:
+                raise BodyTooSlow(size) from None
         if message["type"] == "http.disconnect":
             return None
         chunk = message.get("body", b"")

@@ -11,6 +11,7 @@ import httpx
 from providers.cache import MemoryCache, SharedCache
 from providers.capabilities import Capabilities
 from providers.errors import Failure
+from providers.locks import ContactLocks, LocalContactLocks
 from providers.model import (
     BulkResult,
     ContactDraft,
@@ -33,14 +34,16 @@ class Runtime:
 
     `guard` is this account's retries, pacing and circuit breaker: pass it to ProviderHttp so
     every request of the adapter goes through it. `cache` is this account's cache for what
-    the adapter learns and may reuse (field ids, merge tags, tags): shared by the whole fleet
-    when Redis is configured.
+    the adapter learns and may reuse (field ids, merge tags, tags), and `locks` serialise the
+    writes of one contact (providers.locks): both shared by the whole fleet when Redis is
+    configured.
     """
 
     deadline_seconds: float = 30.0
     bulk_concurrency: int = 4
     guard: CallGuard | None = None
     cache: SharedCache = field(default_factory=MemoryCache)
+    locks: ContactLocks = field(default_factory=LocalContactLocks)
 
 
 class ContactAdapter(Protocol):

@@ -27,6 +27,8 @@ from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLRequestData
+from strawberry.schema.exceptions import CannotGetOperationTypeError
 from strawberry.subscriptions import (
     GRAPHQL_SSE_PROTOCOL,
     GRAPHQL_TRANSPORT_WS_PROTOCOL,
@@ -36,7 +38,9 @@ from strawberry.subscriptions import (
 from strawberry.types.unset import UnsetType
 
 from gateway.http.guards import error_response, header
+from gateway.input.unicode import ill_formed_part
 from gateway.ops.metrics import GatewayMetrics
+from gateway.schema.codes import Code
 from gateway.schema.compiled.view import FastPath
 from gateway.schema.context import GatewayContext
 from providers.asgi import read_body, replay
@@ -121,12 +125,34 @@ class GraphQLApp(GraphQL[dict[str, Any], None]):
             if exc.reason == "mutations are not allowed when using GET":
                 # GraphQL over HTTP: a mutation over GET is a method the endpoint does not allow.
                 response = error_response(
-                    405, "method_not_allowed", exc.reason, headers={"Allow": "POST"}
+                    405, Code.METHOD_NOT_ALLOWED.value, exc.reason, headers={"Allow": "POST"}
                 )
+            elif exc.reason.startswith("subscriptions are not allowed"):
+                response = error_response(400, Code.BAD_REQUEST.value, STREAM_ONLY)
             else:
                 status = 415 if exc.reason == "Unsupported content type" else exc.status_code
-                response = error_response(status, "bad_request", exc.reason)
+                response = error_response(status, _code_of(exc), exc.reason)
         await response(scope, receive, send)
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        """Never: the playground page is the gateway's own (gateway.playground), served before
+        this view for a browser. A GET here is a GraphQL request, answered as GraphQL over HTTP
+        says: a query runs, no query is a 400 that says so (strawberry answered 404)."""
+        return False
+
+    async def parse_http_body(self, request: Any) -> GraphQLRequestData | list[GraphQLRequestData]:
+        """strawberry's parsing, then each request's own parts checked for well-formed Unicode
+        (the variables' values are checked as inputs: gateway.input.validation)."""
+        parsed = await super().parse_http_body(request)
+        if isinstance(parsed, list) and not parsed:
+            raise HTTPException(400, "The batch is empty: send at least one operation.")
+        for data in parsed if isinstance(parsed, list) else [parsed]:
+            part = ill_formed_part(data.query, data.operation_name, data.extensions)
+            if part is not None:
+                raise HTTPException(
+                    400, f"The request's {part} is not well-formed Unicode (a lone surrogate)."
+                )
+        return parsed
 
     def decode_json(self, data: str | bytes) -> object:
         try:
@@ -168,8 +194,24 @@ class GraphQLApp(GraphQL[dict[str, Any], None]):
         }
 
 
+STREAM_ONLY = (
+    "A subscription streams its answers: open a WebSocket to /graphql (graphql-transport-ws or "
+    "graphql-ws), or POST it with 'Accept: text/event-stream' (server-sent events) or "
+    "'Accept: multipart/mixed; subscriptionSpec=1.0'."
+)
+
+
 def _unpreflighted_upload(scope: Scope) -> bool:
     content_type = (header(scope, b"content-type") or "").lower()
     if scope["method"] != "POST" or not content_type.startswith("multipart/"):
         return False
     return not any(name in PREFLIGHT_HEADERS for name, _ in scope["headers"])
+
+
+def _code_of(exc: HTTPException) -> str:
+    """The `extensions.code` of a request strawberry's view refused before executing it."""
+    if isinstance(exc.__cause__, CannotGetOperationTypeError):  # which operation, unclear
+        return Code.OPERATION_RESOLUTION.value
+    if exc.reason == "Too many operations":  # strawberry's word for a batch over max_batch
+        return Code.TOO_MANY_OPERATIONS.value
+    return Code.BAD_REQUEST.value

@@ -15,6 +15,7 @@ from typing import Any
 from email_validator import EmailNotValidError, validate_email
 
 from gateway.input.phones import InvalidPhone, normalize_phone
+from gateway.input.unicode import well_formed
 from providers.errors import ErrorCode, ProviderError
 from providers.model import FieldValue
 
@@ -23,16 +24,18 @@ MAX_FIELD_KEY = 255
 MAX_FIELDS = 500
 MAX_TAGS = 100
 _KIND_NAMES: dict[type, str] = {dict: "an object", list: "an array"}
+_ILL_FORMED = "is not well-formed Unicode (it holds a lone surrogate)"
 _PLAIN = (bool, int, str)  # a tuple: `bool | int | str` would build a union per value checked
 
 
 def phone(raw: str | None, region: str, field: str = "phone") -> str | None:
     if raw is None:
         return None
+    code = ErrorCode.INVALID_LIST_NUMBER if field == "listNumber" else ErrorCode.INVALID_PHONE
+    _unicode(raw, field, code)
     try:
         return normalize_phone(raw, region)
     except InvalidPhone as exc:
-        code = ErrorCode.INVALID_LIST_NUMBER if field == "listNumber" else ErrorCode.INVALID_PHONE
         raise ProviderError.of(code, f"{field} {_quote(raw)} {exc}", field=field) from None
 
 
@@ -45,10 +48,15 @@ def custom_fields(value: Any, field: str = "customFields") -> dict[str, FieldVal
     for key, item in value.items():
         if not isinstance(key, str) or not key.strip() or len(key) > MAX_FIELD_KEY:
             raise _bad_fields(f"{field} has an empty or over-long key", field)
+        if not well_formed(key):  # named without echoing it
+            raise _bad_fields(f"{field} has a key that {_ILL_FORMED}", field)
         if isinstance(item, _PLAIN):
-            if isinstance(item, str) and len(item) > MAX_TEXT:
+            if isinstance(item, str):
                 where = f"{field}.{key}"
-                raise _bad_fields(f"{where} is longer than {MAX_TEXT} characters", where)
+                if len(item) > MAX_TEXT:
+                    raise _bad_fields(f"{where} is longer than {MAX_TEXT} characters", where)
+                if not well_formed(item):
+                    raise _bad_fields(f"{where} {_ILL_FORMED}", where)
             continue
         if isinstance(item, float) and math.isfinite(item):
             continue
@@ -63,6 +71,7 @@ def custom_fields(value: Any, field: str = "customFields") -> dict[str, FieldVal
 def text(raw: str | None, field: str) -> str | None:
     if raw is None:
         return None
+    _unicode(raw, field, ErrorCode.INVALID_REQUEST)
     if len(raw) > MAX_TEXT:
         raise ProviderError.of(
             ErrorCode.INVALID_REQUEST, f"{field} is longer than {MAX_TEXT} characters", field=field
@@ -73,6 +82,7 @@ def text(raw: str | None, field: str) -> str | None:
 def signup_date(raw: str | None) -> datetime | None:
     if raw is None:
         return None
+    _unicode(raw, "signupDate", ErrorCode.INVALID_REQUEST)
     try:
         when = datetime.fromisoformat(raw.strip())
     except ValueError:
@@ -88,6 +98,7 @@ def signup_date(raw: str | None) -> datetime | None:
 def ip_address(raw: str | None) -> str | None:
     if raw is None:
         return None
+    _unicode(raw, "ipAddress", ErrorCode.INVALID_REQUEST)
     try:
         return str(ipaddress.ip_address(raw.strip()))
     except ValueError:
@@ -103,6 +114,7 @@ def tags(raw: Iterable[str] | None) -> tuple[str, ...] | None:
         return None
     names: list[str] = []
     for position, name in enumerate(raw):
+        _unicode(name, f"tags[{position}]", ErrorCode.INVALID_REQUEST)
         clean = name.strip()
         if not clean or len(clean) > MAX_FIELD_KEY:
             raise ProviderError.of(
@@ -123,6 +135,7 @@ def email(raw: str | None) -> str | None:
     """Syntax only (email-validator, no DNS lookup); the normalised form is what is sent."""
     if raw is None:
         return None
+    _unicode(raw, "email", ErrorCode.INVALID_EMAIL)
     clean = raw.strip()
     if not clean:
         return None
@@ -132,6 +145,12 @@ def email(raw: str | None) -> str | None:
         raise ProviderError.of(
             ErrorCode.INVALID_EMAIL, f"email {_quote(clean)} is not valid: {exc}", field="email"
         ) from None
+
+
+def _unicode(raw: str, field: str, code: ErrorCode) -> None:
+    """Refuse a string no provider could be sent (a lone surrogate), without echoing it."""
+    if not well_formed(raw):
+        raise ProviderError.of(code, f"{field} {_ILL_FORMED}", field=field)
 
 
 def _bad_fields(message: str, field: str) -> ProviderError:

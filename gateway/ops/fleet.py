@@ -16,7 +16,7 @@ __all__ = ["Readiness", "build_fleet", "per_worker_refusal", "prometheus_text", 
 def build_fleet(settings: GatewaySettings, workers: int = 1) -> Fleet:
     processes = settings.fleet_processes or workers
     if settings.redis_url is None:
-        return Fleet(processes=processes)
+        return Fleet(processes=processes, local_margin=settings.pacing_margin_seconds)
     link = RedisLink.from_url(
         settings.redis_url.get_secret_value(),
         namespace=settings.redis_namespace,
@@ -24,7 +24,10 @@ def build_fleet(settings: GatewaySettings, workers: int = 1) -> Fleet:
         timeout=settings.redis_timeout_seconds,
     )
     return Fleet.shared(
-        link, processes=processes, pacing_margin=settings.fleet_pacing_margin_seconds
+        link,
+        processes=processes,
+        pacing_margin=settings.fleet_pacing_margin_seconds,
+        local_margin=settings.pacing_margin_seconds,
     )
 
 

@@ -19,6 +19,7 @@ from strawberry.types import Info
 from gateway.imports.intake import UploadedFile
 from gateway.imports.plan import contacts_per_minute, eta_seconds
 from gateway.ops.request_context import note_state_write
+from gateway.schema.codes import Code
 from gateway.schema.context import gateway_context
 from gateway.schema.enums import ImportFormat, ImportStatus, Provider, provider_name
 from gateway.schema.errors import ConfigurationError, NotFoundError, ValidationError, error_from
@@ -201,7 +202,9 @@ class Subscription:
             found = True
             yield contact_import(job, imports)
         if not found:
-            raise GraphQLError(f"no import has the id {id!r}")
+            raise GraphQLError(
+                f"no import has the id {id!r}", extensions={"code": Code.NOT_FOUND.value}
+            )
 
 
 def contact_import(job: JobRecord, imports: Imports) -> ContactImport:

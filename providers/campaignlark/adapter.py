@@ -27,6 +27,7 @@ from providers.capabilities import Capabilities, Stored, rate_limit_of
 from providers.catalogue import Catalogue
 from providers.errors import ErrorCode, Failure, ProviderError
 from providers.http import ProviderHttp, Reply
+from providers.locks import contact_key
 from providers.model import (
     BulkResult,
     ContactDraft,
@@ -121,7 +122,14 @@ class CampaignLarkAdapter:
         return await self._write(contact, await self.names.prepare(contact, refresh=True))
 
     async def _write(self, contact: ContactDraft, prepared: Prepared) -> UpsertResult:
+        """One upsert, under the contact's lock: a REPLACE reads the contact and resends what
+        it keeps, and a write of the same contact in between would be silently undone."""
         assert contact.email is not None  # check() refused it otherwise
+        async with self.runtime.locks.hold(contact_key(contact.email)):
+            return await self._upsert(contact, prepared)
+
+    async def _upsert(self, contact: ContactDraft, prepared: Prepared) -> UpsertResult:
+        assert contact.email is not None
         body: dict[str, Any] = {"email_address": contact.email, "fields": prepared.fields}
         status = contact.status.value if contact.status else None
         created: bool | None = None
@@ -215,13 +223,33 @@ class CampaignLarkAdapter:
         wanted, names = await self.names.checked(
             [(key, value, f"customFields.{key}") for key, value in fields.items()], refresh=True
         )
+        # The update reads the contact and writes back what it read (the status, and for
+        # REPLACE the tags and names): under the contact's lock, as every write of it is.
+        # By id, the email (the lock's key) is known once read: read again under the lock.
+        email = ref.email
         if ref.id:
-            current = await self._find_by_id(ref.id)
-        else:
-            assert ref.email is not None
-            found = await self._find_by_email(ref.email, missing_ok=False)
-            assert found is not None
-            current = found
+            email = wire.record_of(await self._find_by_id(ref.id), None, None).email
+        if not email:
+            raise wire.unreadable(self.provider, "a contact without an email address")
+        async with self.runtime.locks.hold(contact_key(email)):
+            current = await (
+                self._find_by_id(ref.id) if ref.id else self._find_existing_by_email(email)
+            )
+            return await self._update(ref, current, wanted, names, mode)
+
+    async def _find_existing_by_email(self, email: str) -> dict[str, Any]:
+        found = await self._find_by_email(email, missing_ok=False)
+        assert found is not None
+        return found
+
+    async def _update(
+        self,
+        ref: ContactRef,
+        current: dict[str, Any],
+        wanted: dict[str, FieldValue],
+        names: Mapping[str, str],
+        mode: FieldMode,
+    ) -> FieldsResult:
         status = wire.status_of(current)
         if status is None:
             raise wire.unreadable(self.provider, "a contact without a status")

@@ -22,8 +22,9 @@ class HeymarketSettings(ProviderSettings):
     # path and a larger body at risk of an undocumented size limit. 1 turns the batch
     # endpoint off: every new contact is then a single create, as before the batch path.
     batch_size: int = Field(default=50, ge=1, le=1_000)
-    # How long a partial batch waits for more new contacts before it goes out. Also bounds how
-    # long a new contact waits between its look-up and its create.
+    # How long a partial batch waits at least for more new contacts before it goes out (longer
+    # when the account's pace needs longer to fill a batch: adapter.batch_wait_for). Also
+    # bounds how long a new contact waits between its look-up and its create.
     batch_wait_seconds: float = Field(default=5.0, gt=0, le=60)
     # How long a phone's Heymarket id is remembered (in the account cache, shared by the fleet
     # with Redis) so that a bulk contact given both names skips its look-up. Kept short because

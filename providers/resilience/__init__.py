@@ -7,7 +7,7 @@ from providers.resilience.breaker import (
     LocalCircuitBreaker,
 )
 from providers.resilience.guard import CallGuard, remaining_time, within_deadline
-from providers.resilience.pacing import Pacer, Rate, SlidingWindowPacer, Unpaced, make_pacer
+from providers.resilience.pacing import GcraPacer, Pacer, Rate, Unpaced, make_pacer
 from providers.resilience.retry import RetryPolicy
 
 __all__ = [
@@ -15,11 +15,11 @@ __all__ = [
     "CircuitBreaker",
     "CircuitSnapshot",
     "CircuitState",
+    "GcraPacer",
     "LocalCircuitBreaker",
     "Pacer",
     "Rate",
     "RetryPolicy",
-    "SlidingWindowPacer",
     "Unpaced",
     "make_pacer",
     "remaining_time",

@@ -15,10 +15,11 @@ import logging
 from dataclasses import dataclass, field
 
 from providers.cache import MemoryCache, RedisCache, SharedCache
+from providers.locks import ContactLocks, LocalContactLocks, RedisContactLocks
 from providers.model import ProviderName
 from providers.observe import NO_OBSERVER, ProviderObserver
 from providers.resilience.guard import CallGuard
-from providers.resilience.pacing import Clock, Rate, Sleep, loop_time
+from providers.resilience.pacing import Clock, Pacer, Rate, Sleep, loop_time, make_pacer
 from providers.resilience.redis_breaker import RedisCircuitBreaker
 from providers.resilience.redis_link import RedisLink, account_id
 from providers.resilience.redis_pacer import RedisPacer
@@ -33,8 +34,10 @@ class Fleet:
     processes: int = 1  # processes sharing each account: the fallback's fair share divides by it
     sync_seconds: float = 0.25  # how often other processes' circuit evidence is read
     pacing_margin: float = 0.1  # seconds added to each shared window, for jitter in transit
+    local_margin: float = 0.05  # the same for a budget this process keeps alone
     _breakers: list[RedisCircuitBreaker] = field(default_factory=list)
     _task: asyncio.Task[None] | None = None
+    _closing: bool = False
 
     @classmethod
     def shared(
@@ -44,9 +47,14 @@ class Fleet:
         processes: int = 1,
         sync_seconds: float = 0.25,
         pacing_margin: float = 0.1,
+        local_margin: float = 0.05,
     ) -> Fleet:
         return cls(
-            link, processes=processes, sync_seconds=sync_seconds, pacing_margin=pacing_margin
+            link,
+            processes=processes,
+            sync_seconds=sync_seconds,
+            pacing_margin=pacing_margin,
+            local_margin=local_margin,
         )
 
     @property
@@ -64,8 +72,11 @@ class Fleet:
     ) -> CallGuard:
         """The account's CallGuard: its pacer and breaker shared through Redis in a fleet."""
         if self.link is None:
+            pacer = make_pacer(
+                settings.rate_limit, margin=self.local_margin, clock=clock, sleep=sleep
+            )
             return CallGuard.from_settings(
-                provider, settings, clock=clock, sleep=sleep, observer=observer
+                provider, settings, clock=clock, sleep=sleep, observer=observer, pacer=pacer
             )
         account = account_id(provider, settings)
         breaker = RedisCircuitBreaker(
@@ -77,9 +88,9 @@ class Fleet:
             clock=clock,
         )
         self._breakers.append(breaker)
-        pacer = None
+        shared: Pacer | None = None
         if settings.rate_limit:
-            pacer = RedisPacer(
+            shared = RedisPacer(
                 self.link,
                 provider,
                 account,
@@ -95,9 +106,19 @@ class Fleet:
             clock=clock,
             sleep=sleep,
             observer=observer,
-            pacer=pacer,
+            pacer=shared,
             breaker=breaker,
         )
+
+    def locks(
+        self, provider: ProviderName, settings: ProviderSettings, *, lease_seconds: float
+    ) -> ContactLocks:
+        """Per-contact write locks; in a fleet, leases in Redis that outlive no holder by more
+        than `lease_seconds` (longer than any one operation may take)."""
+        if self.link is None:
+            return LocalContactLocks()
+        account = account_id(provider, settings)
+        return RedisContactLocks(self.link, provider, account, lease_seconds=lease_seconds)
 
     def cache(self, provider: ProviderName, settings: ProviderSettings) -> SharedCache:
         if self.link is None:
@@ -111,6 +132,7 @@ class Fleet:
                 self._task = asyncio.get_running_loop().create_task(self._sync_forever())
 
     async def aclose(self) -> None:
+        self._closing = True
         if self._task is not None:
             # Cancelled again until it has ended: a cancel that lands inside a Redis call can
             # be lost there (redis-py, Python 3.11's asyncio.timeout), and the loop would go on
@@ -130,7 +152,11 @@ class Fleet:
             await breaker.sync()
 
     async def _sync_forever(self) -> None:
-        while True:
+        # Until closed, whether or not aclose()'s cancellation gets through: one landing inside
+        # a Redis call can be absorbed there (seen: the task left "cancelling" yet sleeping
+        # again, and a gateway's shutdown waiting on it for good, in about half the runs of
+        # tests/fleet/test_config.py's two gateways sharing one Redis).
+        while not self._closing:
             await self.sync()
             await asyncio.sleep(self.sync_seconds)
 

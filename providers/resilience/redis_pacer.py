@@ -1,59 +1,58 @@
 """A Pacer whose budget every worker and host of one provider account shares, through Redis.
 
-The same reservation scheme as SlidingWindowPacer, made atomic by running it in Redis: a list
-holds the last N granted slots; a caller is handed the earliest moment its request fits the
-window (Redis' own clock, so hosts with skewed clocks still agree), the slot is recorded before
-anyone else can take it, and the caller sleeps until then. Waiting callers of the whole fleet
-are served in arrival order and never race for one slot.
+The same schedule as GcraPacer (pacing.py: one request every `interval`, a small burst), kept
+in Redis as one number, the account's theoretical time of its next request, and advanced
+atomically by a script on Redis' own clock (hosts with skewed clocks still agree). Each caller
+is handed the moment its request fits the schedule, which is reserved before anyone else can
+take it, and sleeps until then: the fleet's callers are served in arrival order and never race
+for one moment. Then the request passes this process' own GcraPacer at the same schedule,
+which costs nothing unless the event loop woke several reserved callers late, together: it
+spreads them again.
 
 Why a script of our own and not `limits`' moving window: its Redis script sets whole-second
 expiries, so it cannot pace on the provider's window plus the transit margin (WINDOW_MARGIN);
-it answers "hit or not" instead of a reservation, so waiting workers would poll and race at
-every window edge; and it timestamps with each host's clock.
+it answers "hit or not" instead of a reservation, so waiting workers would poll and race; and
+it timestamps with each host's clock.
 
-When Redis fails, requests go on under a local SlidingWindowPacer with a fair share of the
-budget (limit / the number of processes sharing it), so the fleet as a whole stays under it.
+When Redis fails, requests go on under a local GcraPacer with a fair share of the budget
+(limit / the number of processes sharing it), so the fleet as a whole stays under it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import math
 
 from providers.model import ProviderName
 from providers.resilience.pacing import (
-    WINDOW_MARGIN,
     Clock,
+    Gcra,
+    GcraPacer,
     PacingExceeded,
     Rate,
     Sleep,
-    SlidingWindowPacer,
     loop_time,
 )
 from providers.resilience.redis_link import DOWN, RedisLink
 
-# KEYS[1]: the last `limit` granted slots (ms, Redis clock), oldest first.
-# ARGV: limit, window in ms, the longest wait the caller accepts in ms (-1: any).
-# Returns {granted (1/0), wait in ms}.
+# KEYS[1]: the account's theoretical time of its next request (ms, Redis clock).
+# ARGV: interval, tolerance (ms), the longest wait the caller accepts in ms (-1: any).
+# Returns {granted (1/0), wait in ms (a string: Redis would truncate a number)}.
 RESERVE = """
-local now_parts = redis.call('TIME')
-local now = tonumber(now_parts[1]) * 1000 + math.floor(tonumber(now_parts[2]) / 1000)
-local limit = tonumber(ARGV[1])
-local window = tonumber(ARGV[2])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + tonumber(clock[2]) / 1000
+local interval = tonumber(ARGV[1])
+local tolerance = tonumber(ARGV[2])
 local max_wait = tonumber(ARGV[3])
-local slot = now
-if redis.call('LLEN', KEYS[1]) >= limit then
-  local oldest = tonumber(redis.call('LINDEX', KEYS[1], -limit))
-  slot = math.max(now, oldest + window)
-end
-local wait = slot - now
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now then tat = now end
+local wait = tat - tolerance - now
+if wait < 0 then wait = 0 end
 if max_wait >= 0 and wait > max_wait then
-  return {0, wait}
+  return {0, tostring(wait)}
 end
-redis.call('RPUSH', KEYS[1], slot)
-redis.call('LTRIM', KEYS[1], -limit, -1)
-redis.call('PEXPIRE', KEYS[1], wait + window + 1000)
-return {1, wait}
+tat = tat + interval
+redis.call('SET', KEYS[1], tostring(tat), 'PX', math.ceil(tat - now) + 1000)
+return {1, tostring(wait)}
 """
 
 
@@ -78,29 +77,31 @@ class RedisPacer:
         self.link = link
         self.provider = provider
         self.rate = rate
-        self.key = link.key(provider, account, "pacing")
+        # A key of its own: the sliding-window pacer this replaced kept a list under "pacing".
+        self.key = link.key(provider, account, "pacing:gcra")
         # Several processes (and hosts) between the budget and the provider add more jitter in
         # transit than one process does: `margin` seconds more on top of the proportional one.
-        self._window_ms = math.ceil((rate.period * WINDOW_MARGIN + margin) * 1000)
+        self.schedule = Gcra.of(rate, margin)
         self._sleep = sleep
         self._script = link.client.register_script(RESERVE)
-        self.local = SlidingWindowPacer(fair_share(rate, processes), clock=clock, sleep=sleep)
+        self.spread = GcraPacer(rate, margin=margin, clock=clock, sleep=sleep)
+        self.local = GcraPacer(fair_share(rate, processes), margin=margin, clock=clock, sleep=sleep)
 
     async def acquire(self, max_wait: float | None = None) -> float:
-        limit_ms = -1 if max_wait is None else max(0, math.floor(max_wait * 1000))
+        limit_ms = -1 if max_wait is None else max(0.0, max_wait * 1000)
+        interval_ms = self.schedule.interval * 1000
+        tolerance_ms = self.schedule.tolerance * 1000
         answer = await self.link.attempt(
-            lambda: self._script(
-                keys=[self.key], args=[self.rate.requests, self._window_ms, limit_ms]
-            )
+            lambda: self._script(keys=[self.key], args=[interval_ms, tolerance_ms, limit_ms])
         )
         if answer is DOWN:
             self.link.stats.local_grants[self.provider] += 1
             return await self.local.acquire(max_wait)
         granted, wait_ms = answer
-        wait = int(wait_ms) / 1000
+        wait = float(wait_ms) / 1000
         if not int(granted):
             raise PacingExceeded(wait)
         self.link.stats.waited(self.provider, wait)
         if wait > 0:
             await self._sleep(wait)
-        return wait
+        return wait + await self.spread.acquire()

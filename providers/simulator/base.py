@@ -24,6 +24,7 @@ from starlette.routing import Route
 from providers.simulator.faults import FaultInjector
 
 Clock = Callable[[], float]
+STATS_PATH = "/_sandbox/stats"  # sandbox plumbing, like faults: no credentials, no budget
 Action = Callable[[Request, Any], Any]  # (the request, its JSON body or None) -> JSON answer
 
 
@@ -81,6 +82,7 @@ class Simulator:
         self.received: list[Received] = []  # the same requests with their query and body bytes
         self.rejected_429 = 0
         routes = [Route(e.path, self._endpoint(e), methods=[e.method]) for e in endpoints]
+        routes.append(Route(STATS_PATH, self._stats, methods=["GET"]))
         self.faults = FaultInjector(Starlette(routes=routes))
         self.app = self.faults
 
@@ -108,6 +110,10 @@ class Simulator:
         """Refuse a body before it is read (a size limit, say)."""
 
     # -- the plumbing ------------------------------------------------------------------------
+
+    async def _stats(self, request: Request) -> JSONResponse:
+        """What the simulator has seen: requests (refused ones too) and 429s it answered."""
+        return JSONResponse({"requests": len(self.requests), "rejected_429": self.rejected_429})
 
     def _endpoint(self, endpoint: Endpoint) -> Callable[[Request], Any]:
         async def answer(request: Request) -> JSONResponse:

@@ -210,7 +210,7 @@ async def test_redis_stopped_mid_run_falls_back_and_comes_back(
         await asyncio.sleep(0.1)
     client = aioredis.Redis.from_url(own_redis.url, decode_responses=True)
     try:
-        keys = [key async for key in client.scan_iter(match="*:trackly:*:pacing")]
+        keys = [key async for key in client.scan_iter(match="*:trackly:*:pacing:gcra")]
     finally:
         await client.aclose()
     assert len(keys) == 1  # the budget is shared through Redis again

@@ -3,6 +3,8 @@ test (each its own RedisLink, as each worker has), and what happens when Redis g
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import logging
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -11,6 +13,7 @@ import pytest
 from pydantic import SecretStr
 
 from providers.cache import MemoryCache, RedisCache
+from providers.locks import RedisContactLocks
 from providers.model import ProviderName
 from providers.resilience.breaker import CircuitOpen, CircuitState
 from providers.resilience.fleet import Fleet, metric_families, readiness
@@ -60,23 +63,37 @@ async def links(redis_server: RedisServer) -> AsyncIterator[LinkFactory]:
 
 
 async def test_two_processes_share_one_budget(links: LinkFactory) -> None:
-    rate = Rate(5, 1.0)
+    rate = Rate(5, 1.0)  # one request every 0.204 s
     one = RedisPacer(links(), CL, "acct", rate, processes=2, sleep=RecordedSleep())
     two = RedisPacer(links(), CL, "acct", rate, processes=2, sleep=RecordedSleep())
-    for pacer in (one, two, one, two, one):
-        assert await pacer.acquire(max_wait=0) == 0
-    # The five slots are spent between them: neither may send now...
-    for pacer in (one, two):
+    interval = one.schedule.interval
+    assert await one.acquire(max_wait=0) == 0
+    # The schedule's next moment is the account's, not a process': neither may send now...
+    for pacer in (two, one):
         with pytest.raises(PacingExceeded) as refused:
             await pacer.acquire(max_wait=0)
-        assert 0 < refused.value.wait <= 1.02
-    # ...and a caller that can wait is handed a reserved slot about one window later.
+        assert 0 < refused.value.wait <= interval
+    # ...and a caller that can wait is handed that moment, reserved for it.
     sleep = RecordedSleep()
     patient = RedisPacer(links(), CL, "acct", rate, sleep=sleep)
     waited = await patient.acquire(max_wait=5)
-    assert 0 < waited <= 1.02
+    assert 0 < waited <= interval
     assert sleep.waits == [waited]
     assert one.link.stats.redis_errors == 0
+
+
+async def test_the_fleet_shares_one_small_burst_then_one_pace(links: LinkFactory) -> None:
+    rate = Rate(100, 1.0)
+    pacers = [
+        RedisPacer(links(), CL, "acct", rate, processes=2, margin=0.1, sleep=RecordedSleep())
+        for _ in range(2)
+    ]
+    burst = pacers[0].schedule.burst
+    assert burst == 5  # half the room the 0.1 s margin leaves in a second
+    for n in range(burst):
+        assert await pacers[n % 2].acquire(max_wait=0) == 0
+    with pytest.raises(PacingExceeded):
+        await pacers[1].acquire(max_wait=0)
 
 
 async def test_accounts_do_not_share_a_budget(links: LinkFactory) -> None:
@@ -106,10 +123,11 @@ async def test_redis_down_paces_on_the_local_fair_share_and_says_so(
             for _ in range(11):
                 await pacer.acquire(max_wait=0)
                 granted += 1
-    assert granted == 2  # 10 // 4: the fleet of four stays under the account's limit
+    # 10 // 4 a second, spaced: the fleet of four stays under the account's limit
+    assert pacer.local.rate == Rate(2, 1.0) and granted == 1
     assert link.stats.down and link.stats.outages == 1
     assert link.stats.redis_errors == 1  # one failure, then the cool-down spares Redis
-    assert link.stats.local_grants[CL] == 3  # two granted, the third refused
+    assert link.stats.local_grants[CL] == 2  # one granted, the next refused
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1 and "local share" in warnings[0].getMessage()
 
@@ -121,7 +139,7 @@ async def test_shared_pacing_resumes_when_redis_is_back(
     link = links(own_redis.url, retry_seconds=2.0, clock=clock)
     pacer = RedisPacer(link, CL, "acct", Rate(100, 1.0), processes=2, sleep=RecordedSleep())
     await pacer.acquire()
-    assert await link.client.llen(pacer.key) == 1
+    assert await link.client.get(pacer.key) is not None
 
     own_redis.stop()
     await pacer.acquire()  # goes on, locally
@@ -134,7 +152,7 @@ async def test_shared_pacing_resumes_when_redis_is_back(
     with caplog.at_level(logging.INFO, logger="gateway.fleet"):
         await pacer.acquire()
     assert not link.stats.down
-    assert await link.client.llen(pacer.key) == 1  # a fresh Redis: the shared list again
+    assert await link.client.get(pacer.key) is not None  # a fresh Redis: the shared schedule
     assert any("answers again" in r.getMessage() for r in caplog.records)
 
 
@@ -243,7 +261,11 @@ async def test_keys_are_namespaced_and_carry_no_secrets(links: LinkFactory) -> N
     keys = [key async for key in inspect.client.scan_iter(match=f"{inspect.namespace}:*")]
     account = account_id(CL, settings)
     prefix = f"{inspect.namespace}:trackly:{account}:"
-    assert sorted(keys) == [prefix + "cache:fields", prefix + "circuit:failures", prefix + "pacing"]
+    assert sorted(keys) == [
+        prefix + "cache:fields",
+        prefix + "circuit:failures",
+        prefix + "pacing:gcra",
+    ]
     for key in keys:
         assert SECRET_KEY not in key and "trackly.test" not in key
     assert SECRET_KEY not in account
@@ -259,3 +281,51 @@ async def test_readiness_and_metrics(links: LinkFactory) -> None:
     values = {family.name: family.samples for family in metric_families(down)}
     assert values["gateway_redis_fallback"] == (({}, 1),)
     assert values["gateway_redis_errors_total"] == (({}, 1),)
+
+
+async def test_one_contact_is_written_by_one_process_at_a_time(links: LinkFactory) -> None:
+    one = RedisContactLocks(links(), CL, "acct", lease_seconds=5)
+    two = RedisContactLocks(links(), CL, "acct", lease_seconds=5)
+    inside: list[str] = []
+
+    async def write(locks: RedisContactLocks, name: str) -> None:
+        async with locks.hold("ann@example.com"):
+            inside.append(name)
+            assert len(inside) == 1, inside
+            await asyncio.sleep(0.05)
+            inside.remove(name)
+
+    await asyncio.gather(*(write(locks, str(n)) for n, locks in enumerate([one, two] * 3)))
+    # other contacts are not held up by it
+    async with one.hold("ann@example.com"), asyncio.timeout(1), two.hold("bob@example.com"):
+        pass
+
+
+async def test_a_dead_holders_lease_runs_out(links: LinkFactory) -> None:
+    link = links()
+    locks = RedisContactLocks(link, CL, "acct", lease_seconds=5)
+    name = locks.prefix + hashlib.sha256(b"ann@example.com").hexdigest()[:32]
+    await link.client.set(name, "a process that died", px=300)  # its lease, never released
+    started = asyncio.get_running_loop().time()
+    async with locks.hold("ann@example.com"):
+        waited = asyncio.get_running_loop().time() - started
+        assert await link.client.get(name) != "a process that died"
+    assert 0.2 < waited < 2
+    assert await link.client.get(name) is None  # released by its own holder
+
+
+async def test_locks_hold_within_the_process_while_redis_is_down(
+    own_redis: RedisServer, links: LinkFactory
+) -> None:
+    locks = RedisContactLocks(links(own_redis.url), CL, "acct", lease_seconds=5)
+    own_redis.stop()
+    order: list[str] = []
+
+    async def write(name: str) -> None:
+        async with locks.hold("ann@example.com"):
+            order.append(f"{name} in")
+            await asyncio.sleep(0.01)
+            order.append(f"{name} out")
+
+    await asyncio.gather(write("a"), write("b"))
+    assert order == ["a in", "a out", "b in", "b out"]

@@ -2,7 +2,8 @@
 
 Operations come from hypothesis-graphql (valid ones, and ones with one schema violation each),
 variables from JSON strategies, raw bodies from bytes and near-JSON. A crash is an HTTP 5xx, a
-non-JSON error body, or a masked "Unexpected error." (an exception escaped a resolver).
+non-JSON error body, a masked "Unexpected error." (an exception escaped a resolver), or a
+transport-level error without its extensions.code.
 Derandomized and bounded, so the suite stays fast and the same on every run.
 """
 
@@ -81,6 +82,8 @@ def crash_in(response: httpx.Response) -> str | None:
         for error in answer.get("errors") or []:
             if error.get("message") == "Unexpected error.":
                 return "masked exception"
+            if not isinstance((error.get("extensions") or {}).get("code"), str):
+                return f"an error without extensions.code: {error.get('message')!r:.100}"
     return None
 
 
@@ -211,6 +214,9 @@ BODIES = st.one_of(
             b'{"query": 1}',
             b'{"query": "{ __typename }", "variables": []}',
             b'{"query": "{ __typename }", "operationName": "Nope"}',
+            b'{"query": "{ __typename }", "operationName": "\\ud800"}',
+            b'{"query": "{ __typename }", "operationName": "\xed\xa0\x80"}',
+            b'{"query": "{ __typename }", "extensions": {"a": "\\udfff"}}',
             b'{"query": "query A { __typename } query B { __typename }"}',
             b'{"query": "mutation { upsertContact }"}',
             b"\xff\xfe\x00{",

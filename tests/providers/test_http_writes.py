@@ -15,7 +15,7 @@ from providers.http import ProviderHttp
 from providers.model import ProviderName
 from providers.resilience.breaker import LocalCircuitBreaker
 from providers.resilience.guard import CallGuard, within_deadline
-from providers.resilience.pacing import Rate, SlidingWindowPacer
+from providers.resilience.pacing import GcraPacer, Rate
 from providers.resilience.retry import RetryPolicy
 from providers.trackly import wire
 from providers.trackly.errors import ERROR_TABLE, read_error
@@ -95,7 +95,7 @@ async def test_writes_refused_by_pacing_or_an_open_circuit_are_not_reported() ->
     guard = CallGuard(T, breaker=breaker, observer=observer)
     with pytest.raises(ProviderError):
         await http_for(answering(200), guard).call("POST", "/v2/contacts", json_body={}, write=True)
-    paced = CallGuard(T, pacer=SlidingWindowPacer(Rate(1, 60.0)), observer=observer)
+    paced = CallGuard(T, pacer=GcraPacer(Rate(1, 60.0)), observer=observer)
     http = http_for(answering(200), paced)
     await http.call("GET", "/v2/lists")  # spends the budget
     with pytest.raises(ProviderError) as refused:
@@ -141,7 +141,7 @@ async def test_a_dry_run_records_the_write_answers_it_with_the_stand_in_and_send
 
 
 async def test_a_dry_runs_reads_are_paced_and_its_writes_take_no_slot() -> None:
-    paced = CallGuard(T, pacer=SlidingWindowPacer(Rate(1, 60.0)))
+    paced = CallGuard(T, pacer=GcraPacer(Rate(1, 60.0)))
     http = http_for(answering(200), paced)
     with dryrun.recording() as run:
         for _ in range(3):  # writes: recorded, no slot of the one-a-minute budget spent

@@ -39,9 +39,7 @@ from strawberry.types.base import StrawberryList, StrawberryMaybe, StrawberryOpt
 from strawberry.types.field import StrawberryField
 
 from gateway.schema.compiled.plan import Plan
-from gateway.schema.masking import is_unexpected
-
-UNEXPECTED = "Unexpected error."  # MaskErrors' default message, which the schema keeps
+from gateway.schema.masking import anonymised, coded, is_unexpected, released
 
 
 @dataclass(slots=True)
@@ -165,14 +163,10 @@ class PlanRunner:
             path = prepared.info._raw_info.path.as_list()
             error = located_error(exc, list(plan.field_nodes), path)
             self.schema.process_errors([error])
-            if is_unexpected(error):  # MaskErrors.anonymise_error
-                error = GraphQLError(
-                    UNEXPECTED,
-                    nodes=error.nodes,
-                    source=error.source,
-                    positions=error.positions,
-                    path=error.path,
-                )
+            # As the schema's GatewayErrors does: bugs masked, every error with its code, the
+            # logged traceback let go.
+            released(error)
+            error = anonymised(error) if is_unexpected(error) else coded(error)
             # Every root mutation field is non-null: its error nulls the whole answer.
             return _encode({"data": None, "errors": [error.formatted]})
         return _encode({"data": data})

@@ -56,8 +56,12 @@ from gateway.schema.compiled.serialize import (
     compile_serializer,
     unions_of,
 )
+from gateway.schema.validation_cache import charge
 
 MAX_PLANS = 512
+# What the plans' documents may take, estimated as the parse cache estimates it
+# (gateway.schema.validation_cache): a client's few documents are a few KB each.
+MAX_PLAN_BYTES = 8 * 1024 * 1024
 
 
 class NotPlannable(Exception):
@@ -85,12 +89,15 @@ class DocumentPlans:
 
 
 class PlanBook:
-    """The plans of one schema, by query text; bounded, oldest dropped first."""
+    """The plans of one schema, by query text; bounded by count and by the memory their
+    documents take, oldest dropped first."""
 
-    def __init__(self, maxsize: int = MAX_PLANS) -> None:
+    def __init__(self, maxsize: int = MAX_PLANS, max_bytes: int = MAX_PLAN_BYTES) -> None:
         # The strawberry.Schema, set once built: the book's recorder is one of its extensions.
         self.schema: Any = None
         self.maxsize = maxsize
+        self.max_bytes = max_bytes
+        self.bytes = 0
         self._documents: dict[str, DocumentPlans] = {}
         self._middleware: bool | None = None
 
@@ -111,8 +118,9 @@ class PlanBook:
         variables: Mapping[str, Any] | None,
     ) -> None:
         """Plan `document` from a request strawberry executed without error (`variables`)."""
-        if self._has_middleware():
-            return
+        size = charge(len(query))
+        if self._has_middleware() or size > self.max_bytes // 8:
+            return  # a huge document (a long literal, say) is not worth keeping for a plan
         operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
         try:
             plan = compile_plan(self.schema, document, operation_name, variables)
@@ -120,9 +128,13 @@ class PlanBook:
             return
         plans = self._documents.get(query)
         if plans is None:
-            if len(self._documents) >= self.maxsize:
+            while self._documents and (
+                len(self._documents) >= self.maxsize or self.bytes + size > self.max_bytes
+            ):
+                self.bytes -= charge(len(next(iter(self._documents))))
                 del self._documents[next(iter(self._documents))]
             plans = self._documents[query] = DocumentPlans()
+            self.bytes += size
         if len(operations) == 1:
             plans.sole = plan
         if plan.operation_name is not None:

@@ -15,6 +15,7 @@ from typing import Any
 from opentelemetry import trace
 from starlette.types import Scope
 
+from gateway.input.unicode import ill_formed_part
 from gateway.ops.request_context import note_operation
 from gateway.schema.compiled.execute import PlanRunner
 from gateway.schema.compiled.plan import PlanBook
@@ -59,6 +60,8 @@ class FastPath:
             extensions, (dict, type(None))
         ):
             return None
+        if ill_formed_part(query, name, extensions) is not None:
+            return None  # strawberry's view refuses it (gateway.http.graphql)
         plan = self.book.find(query, name)
         if plan is None:
             return None

@@ -12,6 +12,7 @@ from gateway.sandbox import Sandbox
 from tests.support import UPSERT, serve
 
 HEADERS = {"content-type": "application/json"}
+RESOLUTION = "OPERATION_RESOLUTION_FAILURE"
 
 
 @pytest.mark.parametrize(
@@ -25,6 +26,7 @@ HEADERS = {"content-type": "application/json"}
         (b"42", HEADERS, 400),
         (b'{"query": 7}', HEADERS, 400),
         (b'{"variables": {}}', HEADERS, 400),
+        (b"[]", HEADERS, 400),  # an empty batch: answered 200 [] before
     ],
 )
 async def test_malformed_requests_get_a_4xx_with_a_json_body(
@@ -34,7 +36,63 @@ async def test_malformed_requests_get_a_4xx_with_a_json_body(
     async with serve(sandbox.config(), sandbox=sandbox) as gw:
         response = await gw.http.post("/graphql", content=body, headers=headers)
     assert response.status_code == status, response.text
-    assert response.json()["errors"][0]["message"]
+    [error] = response.json()["errors"]
+    assert error["message"] and error["extensions"]["code"] == "BAD_REQUEST"
+
+
+@pytest.mark.parametrize(
+    "accept", ["application/json", "*/*", "application/graphql-response+json", None]
+)
+async def test_get_without_a_query_is_a_400_that_says_so_unless_a_browser_asks(
+    accept: str | None,
+) -> None:
+    # GraphQL over HTTP: a GET carries its query in the URL; one without is a bad request.
+    # It answered 404 (code bad_request) before.
+    sandbox = Sandbox()
+    headers = {"accept": accept} if accept else {}
+    async with serve(sandbox.config(), sandbox=sandbox) as gw:
+        missing = await gw.http.get("/graphql", headers=headers)
+        query = await gw.http.get("/graphql", params={"query": "{ __typename }"}, headers=headers)
+        page = await gw.http.get("/graphql", headers={"accept": "text/html"})
+    assert missing.status_code == 400
+    assert missing.json()["errors"] == [
+        {
+            "message": "No GraphQL query found in the request",
+            "extensions": {"code": "BAD_REQUEST"},
+        }
+    ]
+    assert query.json() == {"data": {"__typename": "Query"}}
+    assert page.status_code in (200, 503) and "text/html" in page.headers["content-type"]
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        ({"query": "{ providers {"}, 200, "GRAPHQL_PARSE_FAILED"),
+        ({"query": "{ nope }"}, 200, "GRAPHQL_VALIDATION_FAILED"),
+        (
+            {"query": UPSERT, "variables": {"provider": "NOPE", "contact": {}}},
+            200,
+            "BAD_USER_INPUT",
+        ),
+        ({"query": "query A { __typename } query B { a: __typename }"}, 400, RESOLUTION),
+        ({"query": "{ __typename }", "operationName": "Z"}, 400, RESOLUTION),
+        ([{"query": "{ __typename }"}] * 6, 400, "TOO_MANY_OPERATIONS"),
+        ({"query": "mutation { __typename }"}, 405, "METHOD_NOT_ALLOWED"),  # as a GET: below
+    ],
+)
+async def test_every_transport_level_error_carries_its_code(
+    body: object, status: int, code: str
+) -> None:
+    sandbox = Sandbox()
+    async with serve(sandbox.config(), sandbox=sandbox) as gw:
+        if isinstance(body, dict) and body["query"].startswith("mutation"):
+            response = await gw.http.get("/graphql", params=body)  # no mutations over GET
+        else:
+            response = await gw.http.post("/graphql", json=body)
+    assert response.status_code == status, response.text
+    [error] = response.json()["errors"]
+    assert error["extensions"]["code"] == code, error
 
 
 async def test_an_oversized_body_gets_413_before_it_is_read_whole() -> None:

@@ -349,3 +349,40 @@ async def test_the_progress_subscription_is_served_over_http_too(gateway: Gatewa
     parts = [json.loads(p) for p in re.findall(r"\r\n\r\n(\{.*?\})\r\n", response.text)]
     states = [p["payload"]["data"]["contactImportProgress"] for p in parts if p.get("payload")]
     assert states[-1]["status"] == "SUCCEEDED" and states[-1]["processed"] == 3
+
+
+@pytest.mark.parametrize("method", ["POST", "GET"])
+async def test_a_subscription_sent_for_one_answer_is_a_400_naming_the_ways_to_stream_it(
+    gateway: GatewayClient, method: str
+) -> None:
+    """Without a streaming Accept header there is nothing to stream to: a clear request error,
+    never a masked 'Unexpected error.' (strawberry lets it through to execution)."""
+    if method == "POST":
+        body = {"query": PROGRESS, "variables": {"id": "job-1"}}
+        response = await gateway.http.post("/graphql", json=body)
+    else:
+        params = {"query": PROGRESS, "variables": json.dumps({"id": "job-1"})}
+        response = await gateway.http.get("/graphql", params=params)
+    assert response.status_code == 400, response.text
+    [error] = response.json()["errors"]
+    assert error["extensions"]["code"] == "BAD_REQUEST"
+    assert "WebSocket" in error["message"] and "text/event-stream" in error["message"]
+
+
+async def test_the_progress_subscription_streams_as_server_sent_events(
+    gateway: GatewayClient,
+) -> None:
+    contacts = [{"phone": f"+1415555{8100 + n:04d}"} for n in range(3)]
+    data = await gateway.data(START, {"provider": "TRACKLY", "contacts": contacts})
+    job_id = data["startContactImport"]["contactImport"]["id"]
+    response = await gateway.http.post(
+        "/graphql",
+        json={"query": PROGRESS, "variables": {"id": job_id}},
+        headers={"accept": "text/event-stream"},
+    )
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/event-stream")
+    lines = response.text.splitlines()
+    events = [json.loads(line[5:]) for line in lines if line[:5] == "data:" and line[5:].strip()]
+    states = [e["data"]["contactImportProgress"] for e in events if e.get("data")]
+    assert states[-1]["status"] == "SUCCEEDED" and states[-1]["processed"] == 3

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+import logging
+import time
 import uuid
 from typing import Any
 
@@ -12,6 +15,7 @@ from strawberry.extensions import QueryDepthLimiter
 
 from gateway.sandbox import Sandbox
 from gateway.schema import build_schema
+from gateway.schema.cost import MAX_NESTING
 from gateway.schema.limits import QueryLimits
 from tests.support import BULK, GatewayClient, serve, trackly_config
 
@@ -130,10 +134,13 @@ async def test_field_suggestions_stay_on_while_introspection_is_on() -> None:
     assert any("Did you mean" in e for e in typo), typo
 
 
-async def test_a_10000_contact_bulk_fits_inside_the_default_limits() -> None:
+async def test_a_10000_contact_bulk_fits_the_default_limits_as_variables_not_inline() -> None:
     # Routed to a provider this config leaves unconfigured: the document passes parsing and
     # every limit, and the answer is typed, without 10,000 contacts reaching a simulator.
-    # About 32 tokens a contact: 320,000 for the document, under max_tokens' 500,000.
+    # As variables the document stays 97 tokens. Written inline it is about 32 tokens a
+    # contact (320,000, in 1.2 MB): parsing and holding that cost seconds of CPU and hundreds
+    # of MB (issue 14), so the default limits refuse it at once: 1.2 MB is more than
+    # max_query_length, and its first 100,000 characters more than max_tokens.
     contacts = ", ".join(
         f'{{phone: "+1415555{i:04d}", email: "c{i}@example.com", firstName: "F", '
         f'tags: ["a", "b"], customFields: {{plan: "gold", n: {i}, vip: true}}}}'
@@ -144,7 +151,6 @@ async def test_a_10000_contact_bulk_fits_inside_the_default_limits() -> None:
         "{ __typename ... on Error { code } } }"
     )
     async with serve(trackly_config()) as client:
-        data = await client.data(inline)
         by_variables = await client.data(
             BULK,
             {
@@ -152,8 +158,35 @@ async def test_a_10000_contact_bulk_fits_inside_the_default_limits() -> None:
                 "contacts": [{"phone": f"+1415556{i:04d}"} for i in range(10_000)],
             },
         )
-    for answer in (data, by_variables):
-        assert answer["bulkUpsertContacts"]["code"] == "PROVIDER_NOT_CONFIGURED"
+        refused = await client.post(inline)
+    assert by_variables["bulkUpsertContacts"]["code"] == "PROVIDER_NOT_CONFIGURED"
+    assert refused.status_code == 200
+    [error] = refused.json()["errors"]
+    assert error["extensions"]["code"] == "QUERY_TOO_LONG"
+    async with serve(trackly_config(max_query_length=2_000_000)) as client:
+        [error] = (await client.post(inline)).json()["errors"]
+    assert error["extensions"]["code"] == "TOO_MANY_TOKENS"
+    assert "more than 2000 tokens" in error["message"]
+
+
+async def test_every_legitimate_document_fits_the_default_token_budget_ten_times() -> None:
+    # The budget's headroom, as README says: the largest document the gateway's own clients
+    # send (GraphiQL's introspection query, 183 tokens) ten times over.
+    from gateway.playground.examples import EXAMPLES
+
+    documents = [example.query for examples in EXAMPLES.values() for example in examples]
+    documents += [BULK, get_introspection_query(descriptions=True, input_value_deprecation=True)]
+    largest = max(token_count(document) for document in documents)
+    assert largest * 10 <= QueryLimits().max_tokens
+
+
+def token_count(document: str) -> int:
+    from graphql.language import Lexer, Source, TokenKind
+
+    lexer, count = Lexer(Source(document)), 0
+    while lexer.advance().kind is not TokenKind.EOF:
+        count += 1
+    return count
 
 
 class CountingValidate:
@@ -209,3 +242,149 @@ async def test_a_document_with_too_many_fields_is_refused_before_the_costly_rule
         fine = await errors_of(client, "{ providers { provider configured } }")
     assert errors == ["40 fields found. Allowed: 30"]
     assert fine == []
+
+
+async def codes_of(client: GatewayClient, query: str) -> list[str]:
+    response = await client.http.post("/graphql", json={"query": query})
+    assert response.status_code == 200, response.text
+    return [error["extensions"]["code"] for error in response.json()["errors"]]
+
+
+async def test_each_limit_names_itself_in_extensions_code() -> None:
+    four_aliases = "{ " + " ".join(f"a{i}: __typename" for i in range(4)) + " }"
+    async with sandbox_server(max_query_depth=4, max_complexity=100_000) as client:
+        assert await codes_of(client, deep_query(6)) == ["QUERY_TOO_DEEP"]
+    async with sandbox_server(
+        max_aliases=3, max_tokens=100, max_fields=30, max_complexity=50
+    ) as client:
+        assert await codes_of(client, four_aliases) == ["TOO_MANY_ALIASES"]
+        assert await codes_of(client, "{ " + "__typename " * 200 + "}") == ["TOO_MANY_TOKENS"]
+        long_comment = "{ __typename } # " + "x" * 200_000  # one token, 200,000 characters
+        assert await codes_of(client, long_comment) == ["QUERY_TOO_LONG"]
+        wide = "{ " + " ".join("__typename" for _ in range(40)) + " }"
+        assert await codes_of(client, wide) == ["TOO_MANY_FIELDS"]
+        # 1 + 10 x 6: `providers` is a list, its selection counted ten times
+        heavy = "{ providers { provider configured health { circuit shared rateLimit } } }"
+        assert await codes_of(client, heavy) == ["QUERY_TOO_COMPLEX"]
+        assert await codes_of(client, "{ nope }") == ["GRAPHQL_VALIDATION_FAILED"]
+        assert await codes_of(client, "{ providers {") == ["GRAPHQL_PARSE_FAILED"]
+
+
+async def test_fragment_spreads_count_each_time_they_are_spread() -> None:
+    # Written, the document has 6 fields; executed, `providers` and twice F's five.
+    five = "provider configured health { circuit shared }"
+    query = f"{{ providers {{ ...F ...F }} }} fragment F on ProviderStatus {{ {five} }}"
+    async with sandbox_server(max_fields=10) as client:
+        assert await errors_of(client, query) == ["11 fields found. Allowed: 10"]
+    async with sandbox_server(max_fields=11) as client:
+        assert await errors_of(client, query) == []
+
+
+def doubling(levels: int) -> str:
+    body = " ".join(
+        f"fragment F{i} on ProviderStatus {{ ...F{i + 1} ...F{i + 1} }}" for i in range(levels)
+    )
+    return f"{{ providers {{ ...F0 }} }} {body} fragment F{levels} on ProviderStatus {{ provider }}"
+
+
+async def test_fragments_that_multiply_are_measured_once_each() -> None:
+    # 60 levels of `...F ...F`: 2**60 fields, judged by visiting each fragment once.
+    async with sandbox_server() as client:
+        started = time.perf_counter()
+        codes = await codes_of(client, doubling(60))
+        elapsed = time.perf_counter() - started
+    assert "TOO_MANY_FIELDS" in codes
+    assert elapsed < 2, f"{elapsed:.1f}s"  # was exponential: 24 s at 22 levels
+
+
+def chain(length: int) -> str:
+    body = " ".join(f"fragment F{i} on ProviderStatus {{ ...F{i + 1} }}" for i in range(length))
+    return f"{{ providers {{ ...F0 }} }} {body} fragment F{length} on ProviderStatus {{ provider }}"
+
+
+async def test_a_fragment_chain_of_any_length_is_refused_without_recursion(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async with sandbox_server(max_tokens=1_000_000, max_query_length=10_000_000) as client:
+        for length in (MAX_NESTING, 5_000):
+            response = await client.http.post("/graphql", json={"query": chain(length)})
+            [error] = response.json()["errors"]
+            assert error["extensions"]["code"] == "NESTING_TOO_DEEP", error
+        assert await errors_of(client, chain(MAX_NESTING - 3)) == []
+    logged = "\n".join(record.getMessage() + str(record.exc_info) for record in caplog.records)
+    assert "recursion" not in logged and "Traceback" not in logged
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
+
+
+async def test_a_fragment_cycle_is_refused_as_graphql_would_refuse_it() -> None:
+    query = (
+        "{ providers { ...A } } fragment A on ProviderStatus { provider ...B } "
+        "fragment B on ProviderStatus { configured ...C } fragment C on ProviderStatus { ...A }"
+    )
+    async with sandbox_server() as client:
+        response = await client.http.post("/graphql", json={"query": query})
+    [error] = response.json()["errors"]
+    assert error == {
+        "message": "Cannot spread fragment 'A' within itself via 'B', 'C'.",
+        "extensions": {"code": "GRAPHQL_VALIDATION_FAILED"},
+    }
+
+
+async def test_the_default_complexity_lets_every_playground_example_through() -> None:
+    from gateway.playground.examples import EXAMPLES
+
+    async with sandbox_server() as client:
+        for examples in EXAMPLES.values():
+            for example in examples:
+                body = {"query": example.query, "variables": example.variables}
+                if example.query.startswith("subscription"):
+                    # Streamed; its id is a placeholder, so the one answer is the job's absence.
+                    streamed = await client.http.post(
+                        "/graphql", json=body, headers={"accept": "text/event-stream"}
+                    )
+                    assert streamed.status_code == 200, (example.name, streamed.text)
+                    assert '"code":"NOT_FOUND"' in streamed.text.replace(" ", ""), streamed.text
+                    continue
+                response = await client.http.post("/graphql", json=body)
+                assert "errors" not in response.json(), (example.name, response.text)
+
+
+async def test_a_refused_document_is_not_kept_alive_by_reference_cycles() -> None:
+    # A refused request's error used to hold, through its traceback, the frame that held the
+    # request: a cycle only a (rare, tuned) cyclic collection frees. 400 KB refused documents
+    # kept 100 MB that way.
+    big = "mutation { x(list: [" + ",".join(["1"] * 100_000) + "]) { __typename } }"
+    async with sandbox_server() as client:
+        gc.collect()
+        gc.disable()
+        try:
+            response = await client.http.post("/graphql", json={"query": big})
+            del response
+            gc.set_debug(gc.DEBUG_SAVEALL)
+            gc.collect()
+            held = [o for o in gc.garbage if isinstance(o, str | bytes) and len(o) > 100_000]
+        finally:
+            gc.set_debug(0)
+            gc.garbage.clear()
+            gc.enable()
+    assert held == []
+
+
+async def test_a_document_longer_than_max_query_length_is_refused_without_reading_it() -> None:
+    # A string or a comment is one token, lexed a character at a time (130 ms a megabyte);
+    # and graphql-core's error would locate itself by scanning the whole text for newlines.
+    async with sandbox_server(max_query_length=1_000) as client:
+        fits = await errors_of(client, "{ __typename } # " + "x" * 900)
+        started = time.perf_counter()
+        refused = await client.http.post(
+            "/graphql", json={"query": "{ __typename } # " + "x" * 8_000_000}
+        )
+        elapsed = time.perf_counter() - started
+    assert fits == []
+    [error] = refused.json()["errors"]
+    assert (
+        error["message"]
+        == "Syntax Error: Source contains more than 1000 code points. Parsing aborted."
+    )
+    assert error["extensions"]["code"] == "QUERY_TOO_LONG"
+    assert elapsed < 2

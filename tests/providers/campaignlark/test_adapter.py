@@ -202,7 +202,8 @@ async def test_update_by_id_reads_the_status_and_puts_only_fields_with_it() -> N
     assert result["__typename"] == "UpdateContactFieldsSuccess", result
     assert lark.calls() == [
         "GET /v1/fields",
-        f"GET /v1/contacts/{CONTACT_ID}",
+        f"GET /v1/contacts/{CONTACT_ID}",  # its email: the key of the contact's write lock
+        f"GET /v1/contacts/{CONTACT_ID}",  # read again under the lock, then written back
         f"PUT /v1/contacts/{CONTACT_ID}",
     ]
     assert lark.sent("PUT", f"/v1/contacts/{CONTACT_ID}") == [

@@ -13,6 +13,7 @@ from gateway.config import Config
 from gateway.sandbox import Sandbox
 from providers.campaignlark.sandbox import SANDBOX_API_KEY, CampaignLarkSimulator, FieldDef
 from providers.model import ProviderName
+from providers.simulator.faults import Fault
 from tests.support import BULK, UPDATE, UPSERT, GatewayClient, serve
 
 LARK = "CAMPAIGNLARK"
@@ -405,3 +406,61 @@ async def test_unpaced_bulk_over_the_budget_gets_rate_limited_items_and_counts_a
     assert result["errorCount"] > 0
     assert {e["error"]["code"] for e in result["errors"]} == {"RATE_LIMITED"}
     assert all(e["error"]["retryable"] for e in result["errors"])
+
+
+async def _race(lark: CampaignLarkSimulator, slow_write: Fault, first: Any, then: Any) -> None:
+    """`first` reads the contact, then writes it back slowly (`slow_write` delays its write
+    on the way to the provider); `then` writes the same contact meanwhile."""
+    lark.faults.add(slow_write)
+    started = asyncio.create_task(first)
+    await asyncio.sleep(0.15)  # `first` has read the contact and is writing it back now
+    await then
+    await started
+
+
+async def test_a_full_upsert_never_undoes_a_write_of_the_same_contact_made_meanwhile() -> None:
+    # The full upsert reads the contact and resends its tags and status; before the contact's
+    # writes were serialised, a write landing between its read and its own write was undone:
+    # here the contact would have been subscribed again, its new tag gone.
+    sandbox = Sandbox()
+    lark = sandbox.campaignlark
+    email = "race@example.com"
+    async with serve(sandbox.config(), sandbox=sandbox) as gw:
+        await gw.data(UPSERT, _upsert({"email": email, "customFields": {"lead_source": "web"}}))
+        replace = gw.data(
+            UPSERT,
+            _upsert(
+                {"email": email, "customFields": {"lead_source": "ads"}, "fieldMode": "REPLACE"}
+            ),
+        )
+        merge = gw.data(
+            UPSERT, _upsert({"email": email, "tags": ["vip"], "status": "UNSUBSCRIBED"})
+        )
+        slow = Fault(path="/v1/contacts/upsert", body_contains="ads", delay=0.3, passthrough=True)
+        await _race(lark, slow, replace, merge)
+    contact = lark.find(email)
+    assert contact is not None
+    assert (lark.tag_names(contact), contact.status) == (["vip"], "UNSUBSCRIBED")
+    assert contact.data["lead_source"] == "ads"
+
+
+async def test_a_field_update_by_id_never_undoes_a_status_written_meanwhile() -> None:
+    # The MERGE update resends the status it read (the PUT requires one).
+    sandbox = Sandbox()
+    lark = sandbox.campaignlark
+    email = "race2@example.com"
+    async with serve(sandbox.config(), sandbox=sandbox) as gw:
+        created = await gw.data(
+            UPSERT, _upsert({"email": email, "customFields": {"lead_source": "web"}})
+        )
+        contact_id = created["upsertContact"]["contact"]["id"]
+        update = gw.data(
+            UPDATE,
+            {"provider": LARK, "contact": {"id": contact_id}, "fields": {"plan": "gold"}},
+        )
+        unsubscribe = gw.data(UPSERT, _upsert({"email": email, "status": "UNSUBSCRIBED"}))
+        slow = Fault(path=f"/v1/contacts/{contact_id}", method="PUT", delay=0.3, passthrough=True)
+        await _race(lark, slow, update, unsubscribe)
+    contact = lark.find(email)
+    assert contact is not None
+    assert (contact.status, contact.data["plan"]) == ("UNSUBSCRIBED", "gold")

@@ -114,6 +114,8 @@ async def test_simulator_answers_429_past_its_budget_and_recovers_after_the_wind
         still = await client.get("/v1/fields", headers=HEADERS)
         clock.now += 0.6
         again = await client.get("/v1/fields", headers=HEADERS)
+        stats = await client.get("/_sandbox/stats")  # sandbox plumbing: no key, no budget
+    assert stats.json() == {"requests": 6, "rejected_429": 2}
     assert first == [200, 200, 200]
     assert refused.status_code == 429
     assert refused.json() == {"error": {"message": "Too many requests. Please slow down."}}

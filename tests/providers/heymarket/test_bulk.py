@@ -115,6 +115,7 @@ SCENARIOS = {
 }
 
 
+@pytest.mark.looptime  # 366 requests at the sandbox's 500 a minute: 45 s of real time
 @pytest.mark.parametrize("existing", SCENARIOS.values(), ids=SCENARIOS.keys())
 async def test_the_batch_path_ends_in_the_same_state_as_single_upserts(
     existing: list[int],

@@ -162,9 +162,9 @@ async def test_the_simulator_answers_429_past_its_budget() -> None:
 
 @pytest.mark.looptime
 async def test_a_bulk_is_paced_to_the_budget_and_never_draws_a_429() -> None:
-    """34 requests at 10 a minute (30 look-ups, their new contacts created in 4 batches): most
-    wait for the window to roll, far past the gateway's deadline; that wait is the import's
-    pace, so no contact is refused for it."""
+    """32 requests at 10 a minute (30 look-ups, their new contacts created in 2 batches),
+    admitted one every 6.7 s: the import takes minutes, far past the gateway's deadline; that
+    wait is the import's pace, so no contact is refused for it."""
     loop = asyncio.get_running_loop()
     simulator = HeymarketSimulator(rate_limit=10, rate_period=60.0, clock=loop.time)
     sandbox = Sandbox(heymarket=simulator)
@@ -175,11 +175,12 @@ async def test_a_bulk_is_paced_to_the_budget_and_never_draws_a_429() -> None:
     result = data["bulkUpsertContacts"]
     assert (result["successCount"], result["contactsCreated"]) == (30, 30)
     assert simulator.rejected_429 == 0
-    # Nine look-ups a window (a tenth of the budget stays free), each window's new contacts
-    # in one batch; the last window's three with the last batch.
+    # Nine look-ups a minute (one of the ten stays free); a batch waits up to 150 s (half a
+    # claim's life) for more: the 23 new contacts looked up by then, then the last 7 when the
+    # last look-up is done.
     assert simulator.requests.count(("POST", "/v1/contact/get")) == 30
-    assert simulator.requests.count(("POST", "/v1/batch/contacts")) == 4
-    assert len(simulator.requests) == 34
+    assert simulator.requests.count(("POST", "/v1/batch/contacts")) == 2
+    assert len(simulator.requests) == 32
 
 
 @pytest.mark.looptime

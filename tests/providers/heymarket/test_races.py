@@ -47,9 +47,10 @@ class RecordingSimulator(HeymarketSimulator):
 @pytest.mark.looptime
 async def test_many_concurrent_upserts_of_one_phone_all_succeed_and_the_last_write_wins() -> None:
     simulator = RecordingSimulator()
-    # Slow creates: every look-up misses before the first create lands, so they all race.
+    # Slow creates: every look-up misses before the first create lands, so they all race
+    # (the twenty look-ups are paced 122 ms apart).
     creates = Fault(
-        delay=0.5,
+        delay=5.0,
         passthrough=True,
         method="POST",
         path="/v1/contact",

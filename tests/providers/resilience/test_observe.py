@@ -11,7 +11,7 @@ from providers.errors import ErrorCode, Failure, Origin, ProviderError
 from providers.model import ProviderName
 from providers.resilience import CallGuard, RetryPolicy
 from providers.resilience.breaker import LocalCircuitBreaker
-from providers.resilience.pacing import Rate, SlidingWindowPacer
+from providers.resilience.pacing import GcraPacer, Rate
 
 T = ProviderName.TRACKLY
 
@@ -81,7 +81,7 @@ async def test_a_call_the_open_circuit_refuses_is_neither_sent_nor_counted() -> 
 @pytest.mark.looptime
 async def test_only_a_real_wait_for_the_budget_is_reported() -> None:
     recorder = Recorder()
-    pacer = SlidingWindowPacer(Rate.parse("1/second"))
+    pacer = GcraPacer(Rate.parse("1/second"))
     guard = CallGuard(T, pacer=pacer, observer=recorder)
     calls, send = script("ok")
     for _ in range(2):

@@ -235,7 +235,7 @@ async def _post(
 def _same(reference: httpx.Response, fast: httpx.Response) -> None:
     assert fast.status_code == reference.status_code
     assert fast.headers["content-type"] == reference.headers["content-type"]
-    assert fast.content == reference.content
+    assert fast.content == reference.content, (reference.content, fast.content)
 
 
 async def test_the_fast_path_answers_exactly_what_strawberry_answers(
@@ -293,7 +293,30 @@ async def test_a_bug_under_the_fast_path_is_masked_as_strawberry_masks_it(
         answer = await _post(fast, UPSERT_FULL, broken, None)
     _same(expected, answer)
     assert answer.json()["errors"][0]["message"] == "Unexpected error."
+    assert answer.json()["errors"][0]["extensions"] == {"code": "INTERNAL_SERVER_ERROR"}
     assert b"secret detail" not in answer.content
+
+
+def test_the_plan_book_is_bounded_by_the_memory_of_its_documents() -> None:
+    from graphql import parse
+
+    from gateway.schema import build_schema
+    from gateway.schema.compiled.plan import PlanBook
+    from gateway.schema.validation_cache import charge
+
+    documents = [f"{FIRST_MUTATION}\n# {i}" for i in range(6)]
+    book = PlanBook(maxsize=100, max_bytes=charge(len(documents[0]) + 10) * 8)
+    book.schema = build_schema()
+    for document in documents:
+        book.learn(document, None, parse(document), None)
+    assert len(book) == 6 and book.bytes <= book.max_bytes
+    book.learn(FIRST_MUTATION + "#" * len(FIRST_MUTATION), None, parse(FIRST_MUTATION), None)
+    assert book.find(FIRST_MUTATION + "#" * len(FIRST_MUTATION), None) is None  # too big
+    more = [f"{FIRST_MUTATION}\n# more {i}" for i in range(10)]
+    for document in more:
+        book.learn(document, None, parse(document), None)
+    assert book.bytes <= book.max_bytes
+    assert book.find(documents[0], None) is None and book.find(more[-1], None) is not None
 
 
 def _book(app: Any) -> Any:
