@@ -45,6 +45,7 @@ from gateway.playground import ASSETS_URL, PlaygroundOrGraphQL, assets_app
 from gateway.runtime import GatewayRuntime, Instruments
 from gateway.sandbox import Sandbox
 from gateway.schema import build_schema
+from gateway.schema.codes import Code
 from gateway.schema.compiled.plan import PlanBook
 from gateway.schema.compiled.view import FastPath
 from gateway.schema.context import GatewayContext
@@ -247,6 +248,9 @@ class _QueryStore:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
-    return error_response(
-        exc.status_code, "http_error", exc.detail, headers=dict(exc.headers or {})
-    )
+    code = _HTTP_CODES.get(exc.status_code, Code.HTTP_ERROR)
+    return error_response(exc.status_code, code, exc.detail, headers=dict(exc.headers or {}))
+
+
+# starlette's own refusals (an unknown path, a method a route does not take), named as ours are
+_HTTP_CODES = {404: Code.NOT_FOUND, 405: Code.METHOD_NOT_ALLOWED}

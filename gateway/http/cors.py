@@ -15,6 +15,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from gateway.config import CorsSettings
 from gateway.http.guards import error_response, header
+from gateway.schema.codes import Code
 
 METHODS = ("GET", "POST")
 
@@ -42,7 +43,7 @@ class GatewayCORS(CORSMiddleware):
         refused = bytes(response.body).decode().removeprefix("Disallowed CORS ")
         return error_response(
             403,
-            "cors_refused",
+            Code.CORS_REFUSED,
             f"Cross-origin request refused ({refused} not allowed).",
             headers={"Vary": "Origin"},
         )

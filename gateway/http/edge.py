@@ -31,6 +31,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from gateway.schema.codes import Code
+
 if TYPE_CHECKING:
     from gateway.config import GatewaySettings
 
@@ -65,13 +67,13 @@ def _raw_response(status: bytes, body: bytes) -> bytes:
 
 _HEADERS_TOO_SLOW = _raw_response(
     b"408 Request Timeout",
-    _error("request_timeout", "The request's headers did not arrive in time."),
+    _error(Code.REQUEST_TIMEOUT, "The request's headers did not arrive in time."),
 )
 _HEADERS_TOO_LARGE = _raw_response(
     b"431 Request Header Fields Too Large",
-    _error("headers_too_large", f"Request headers over {MAX_HEADER_BYTES} bytes."),
+    _error(Code.HEADERS_TOO_LARGE, f"Request headers over {MAX_HEADER_BYTES} bytes."),
 )
-_OVERLOADED_BODY = _error("overloaded", "The gateway is at capacity; retry shortly.")
+_OVERLOADED_BODY = _error(Code.OVERLOADED, "The gateway is at capacity; retry shortly.")
 _OVERLOADED_HEADERS = [
     (b"content-type", b"application/json"),
     (b"content-length", b"%d" % len(_OVERLOADED_BODY)),

@@ -92,7 +92,7 @@ class GraphQLApp(GraphQL[dict[str, Any], None]):
             await super().__call__(scope, receive, send)
             return
         if scope["type"] != "http":
-            await error_response(404, "not_found", "Only HTTP is served here.")(
+            await error_response(404, Code.NOT_FOUND, "Only HTTP is served here.")(
                 scope, receive, send
             )
             return
@@ -125,10 +125,10 @@ class GraphQLApp(GraphQL[dict[str, Any], None]):
             if exc.reason == "mutations are not allowed when using GET":
                 # GraphQL over HTTP: a mutation over GET is a method the endpoint does not allow.
                 response = error_response(
-                    405, Code.METHOD_NOT_ALLOWED.value, exc.reason, headers={"Allow": "POST"}
+                    405, Code.METHOD_NOT_ALLOWED, exc.reason, headers={"Allow": "POST"}
                 )
             elif exc.reason.startswith("subscriptions are not allowed"):
-                response = error_response(400, Code.BAD_REQUEST.value, STREAM_ONLY)
+                response = error_response(400, Code.BAD_REQUEST, STREAM_ONLY)
             else:
                 status = 415 if exc.reason == "Unsupported content type" else exc.status_code
                 response = error_response(status, _code_of(exc), exc.reason)

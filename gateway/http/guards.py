@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.input.unicode import printable
+from gateway.schema.codes import Code
 from providers.asgi import BodyTooLarge, BodyTooSlow, read_body, replay
 
 
@@ -108,7 +109,7 @@ class BodyLimit:
     async def _too_slow(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = error_response(
             408,
-            "request_timeout",
+            Code.REQUEST_TIMEOUT,
             "The request body did not arrive in time.",
             headers={"Connection": "close"},
         )
@@ -119,7 +120,7 @@ class BodyLimit:
     ) -> None:
         response = error_response(
             413,
-            "payload_too_large",
+            Code.PAYLOAD_TOO_LARGE,
             f"Request body is larger than {limit or self.max_bytes} bytes.",
         )
         await response(scope, receive, send)
@@ -187,7 +188,7 @@ class AuthGuard:
             return
         response = error_response(
             401,
-            "unauthorized",
+            Code.UNAUTHENTICATED,
             "Send a gateway API key as 'Authorization: Bearer <key>'.",
             headers={"WWW-Authenticate": "Bearer"},
         )

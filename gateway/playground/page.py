@@ -21,6 +21,7 @@ from gateway.config import Config
 from gateway.http.guards import error_response, wants_page
 from gateway.playground.examples import EXAMPLES
 from gateway.playground.hints import HINTS
+from gateway.schema.codes import Code
 
 ASSETS = Path(__file__).parent / "assets"
 ASSETS_URL = "/playground/assets"
@@ -142,4 +143,4 @@ def assets_app() -> ASGIApp:
     """The built bundle, or a clear 503 when it was never built (never a 500)."""
     if ASSETS.is_dir():
         return _Assets(directory=ASSETS)
-    return error_response(503, "playground_not_built", NOT_BUILT)
+    return error_response(503, Code.PLAYGROUND_NOT_BUILT, NOT_BUILT)

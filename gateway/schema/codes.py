@@ -27,6 +27,14 @@ class Code(StrEnum):
     QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
     NESTING_TOO_DEEP = "NESTING_TOO_DEEP"
     TOO_MANY_OPERATIONS = "TOO_MANY_OPERATIONS"  # a batch over max_batch
-    NOT_FOUND = "NOT_FOUND"  # what the request names does not exist (an import's id)
-    # the edge's HTTP refusals
-    METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"  # a mutation over GET
+    NOT_FOUND = "NOT_FOUND"  # what the request names does not exist (an import's id, a path)
+    # the edge's HTTP refusals, before any GraphQL: one naming scheme with the rest
+    UNAUTHENTICATED = "UNAUTHENTICATED"  # 401, Apollo's name: no or an unknown API key
+    METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"  # 405: a mutation over GET, a wrong method
+    PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"  # 413: a body or an upload over its limit
+    REQUEST_TIMEOUT = "REQUEST_TIMEOUT"  # 408: headers or body did not arrive in time
+    HEADERS_TOO_LARGE = "HEADERS_TOO_LARGE"  # 431
+    CORS_REFUSED = "CORS_REFUSED"  # 403: a preflight from an origin, method or header not allowed
+    OVERLOADED = "OVERLOADED"  # 503 with Retry-After: the gateway is at max_connections
+    PLAYGROUND_NOT_BUILT = "PLAYGROUND_NOT_BUILT"  # 503: the bundle was never built
+    HTTP_ERROR = "HTTP_ERROR"  # any other HTTP refusal starlette raises

@@ -24,7 +24,7 @@ async def test_a_missing_or_wrong_key_gets_a_json_401(header: str | None) -> Non
         response = await client.post(UPSERT, {}, headers=headers)
     assert response.status_code == 401
     assert response.headers["www-authenticate"] == "Bearer"
-    assert response.json()["errors"][0]["extensions"]["code"] == "unauthorized"
+    assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     assert "gw_first_key_0001" not in response.text
 
 

@@ -54,7 +54,7 @@ def allowing(*origins: str, **extra: Any) -> dict[str, Any]:
 async def test_by_default_no_origin_is_allowed_and_the_refusal_has_no_cors_headers() -> None:
     response = await call("OPTIONS", preflight(APP))
     assert response.status_code == 403
-    assert response.json()["errors"][0]["extensions"]["code"] == "cors_refused"
+    assert response.json()["errors"][0]["extensions"]["code"] == "CORS_REFUSED"
     assert cors_headers(response) == {}
 
 

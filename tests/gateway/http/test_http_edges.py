@@ -95,12 +95,30 @@ async def test_every_transport_level_error_carries_its_code(
     assert error["extensions"]["code"] == code, error
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "status", "code"),
+    [
+        ("GET", "/nowhere", 404, "NOT_FOUND"),
+        ("POST", "/healthz", 405, "METHOD_NOT_ALLOWED"),
+    ],
+)
+async def test_starlettes_own_refusals_are_named_like_the_gateways(
+    method: str, path: str, status: int, code: str
+) -> None:
+    sandbox = Sandbox()
+    async with serve(sandbox.config(), sandbox=sandbox) as gw:
+        response = await gw.http.request(method, path)
+    assert response.status_code == status, response.text
+    [error] = response.json()["errors"]
+    assert error["extensions"]["code"] == code, error
+
+
 async def test_an_oversized_body_gets_413_before_it_is_read_whole() -> None:
     sandbox = Sandbox()
     async with serve(sandbox.config(GatewaySettings(max_body_bytes=2_048)), sandbox=sandbox) as gw:
         response = await gw.http.post("/graphql", content=b" " * 4_096, headers=HEADERS)
     assert response.status_code == 413
-    assert response.json()["errors"][0]["extensions"]["code"] == "payload_too_large"
+    assert response.json()["errors"][0]["extensions"]["code"] == "PAYLOAD_TOO_LARGE"
 
 
 async def test_malformed_graphql_is_a_transport_error_that_says_why() -> None:
@@ -153,7 +171,7 @@ async def test_a_missing_or_wrong_client_key_gets_401_json(authorization: str | 
         response = await gw.post("{ providers { provider } }", headers=headers)
     assert response.status_code == 401
     assert response.headers["www-authenticate"] == "Bearer"
-    assert response.json()["errors"][0]["extensions"]["code"] == "unauthorized"
+    assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     assert "key-one" not in response.text
 
 

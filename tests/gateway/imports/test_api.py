@@ -278,7 +278,7 @@ async def test_an_upload_over_max_upload_bytes_is_refused_without_being_held(
     big = b"phone\n" + b"+14155552671\n" * 6_000  # 78 KB against 64 KiB
     declared = await upload(gateway.http, "TRACKLY", big)
     assert declared.status_code == 413
-    assert declared.json()["errors"][0]["extensions"]["code"] == "payload_too_large"
+    assert declared.json()["errors"][0]["extensions"]["code"] == "PAYLOAD_TOO_LARGE"
 
     async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: counted as it arrives
         head = b'--B\r\ncontent-disposition: form-data; name="operations"\r\n\r\n{}\r\n'

@@ -203,7 +203,7 @@ def test_with_client_keys_the_key_entered_on_the_page_is_sent_and_kept_out_of_st
     config = sandbox.config(GatewaySettings(api_keys=(SecretStr("pg-key-1"),)))
     with serve_on_loopback(create_app(config, sandbox=sandbox)) as origin:
         open_playground(browser, origin)
-        assert "Bearer <key>" in run_tab(browser, "TracklyUpsertContact", "unauthorized")
+        assert "Bearer <key>" in run_tab(browser, "TracklyUpsertContact", "UNAUTHENTICATED")
         field = browser.find_element(By.CSS_SELECTOR, '[data-testid="api-key"]')
         field.send_keys("pg-key-1")
         field.submit()

@@ -149,7 +149,7 @@ async def test_without_a_build_the_page_and_assets_say_how_to_build_them(
     asset = await get(config, "/playground/assets/playground.js", {})
     assert page_response.status_code == 503 and "make playground" in page_response.text
     assert asset.status_code == 503
-    assert asset.json()["errors"][0]["extensions"]["code"] == "playground_not_built"
+    assert asset.json()["errors"][0]["extensions"]["code"] == "PLAYGROUND_NOT_BUILT"
 
 
 async def test_api_clients_still_reach_graphql_on_the_same_path(built: Path) -> None:
