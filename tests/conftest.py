@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 import stamina
+
+from gateway.config import GatewaySettings
 
 if TYPE_CHECKING:
     from tests.redis_server import RedisServer
@@ -21,6 +24,26 @@ def no_backoff_sleeps() -> Iterator[None]:
     stamina.set_testing(True, attempts=20, cap=True)
     yield
     stamina.set_testing(False)
+
+
+@pytest.fixture(autouse=True)
+def own_data_dir(tmp_path: Path) -> Iterator[Path]:
+    """Each test's gateways keep their state (SQLite: idempotency keys, import jobs) in a
+    directory of the test's own, unless the test names one.
+
+    The default, `.gateway-data` under the working directory, would be the checkout's for the
+    whole suite: a job one test left queued would be resumed by the next test's import worker
+    and send contacts to that test's sandbox (it once turned a `created: true` into `false`).
+    """
+    field = GatewaySettings.model_fields["data_dir"]
+    default = field.default
+    field.default = tmp_path / "gateway-data"
+    GatewaySettings.model_rebuild(force=True)  # pydantic builds defaults into the validator
+    try:
+        yield field.default
+    finally:
+        field.default = default
+        GatewaySettings.model_rebuild(force=True)
 
 
 @pytest.fixture(scope="session")

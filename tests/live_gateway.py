@@ -20,6 +20,7 @@ from tests.redis_server import free_port
 def start(tmp: Path, **settings: Any) -> Process:
     """Started; call `.ready()` before use, `.stop()` after."""
     port = free_port()
+    settings.setdefault("data_dir", str(tmp / f"data-{port}"))  # never the checkout's own
     args = [sys.executable, "-m", "tests.live_gateway", str(port), json.dumps(settings)]
     return Process(args, tmp / f"live-gateway-{port}.log", port, "/healthz")
 
