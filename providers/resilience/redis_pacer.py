@@ -100,10 +100,10 @@ if max_wait >= 0 and wait > max_wait then
 end
 tat = tat + interval
 redis.call('SET', KEYS[1], tostring(tat), 'PX', math.ceil(tat - now) + 1000)
-if not background and not waiting then
-  redis.call('DEL', KEYS[3])
-end
-if waiting or not background then
+-- Count the slots of a spell of interactive waiting: it begins with an interactive call that
+-- has to wait (no key is touched while nobody waits).
+if waiting or (not background and wait > 0) then
+  if not waiting then redis.call('DEL', KEYS[3]) end
   redis.call('HINCRBY', KEYS[3], 'slots', 1)
   if background then redis.call('HINCRBY', KEYS[3], 'background', 1) end
   redis.call('PEXPIRE', KEYS[3], math.ceil(tat - now) + 1000)
