@@ -33,7 +33,7 @@ from typing import Protocol
 
 from providers.resilience.priority import (
     DEFAULT_BACKGROUND_SHARE,
-    Contention,
+    InteractiveCredit,
     Priority,
     check_share,
     current_priority,
@@ -160,7 +160,7 @@ class GcraPacer:
         self._queues: dict[Priority, deque[_Waiter]] = {p: deque() for p in Priority}
         self._arrivals = itertools.count()
         self._timekeeper: _Waiter | None = None
-        self._contention = Contention(self.share)
+        self._credit = InteractiveCredit(self.share, self.schedule.interval)
 
     def wait_for(self, now: float, ahead: int = 0) -> float:
         """How long a caller with `ahead` callers before it would wait, from `now`."""
@@ -190,7 +190,6 @@ class GcraPacer:
         if max_wait is not None and expected > max_wait:
             raise PacingExceeded(expected)
         if expected == 0 and not any(self._queues.values()):  # nobody waits, a slot is free
-            self._contention.reset()
             self._tat = max(self._tat, started) + self.schedule.interval
             return 0.0
         me = _Waiter(priority, next(self._arrivals))
@@ -220,24 +219,21 @@ class GcraPacer:
             # From the clock as it is now: woken late, the next callers keep their spacing.
             now = self._clock()
             self._tat = max(self._tat, now) + self.schedule.interval
-            chosen = self._choose()
+            chosen = self._choose(now)
             chosen.granted_at = now
             chosen.woken.set()
 
-    def _choose(self) -> _Waiter:
-        """Who gets the slot that is due: see priority.Contention for the share."""
+    def _choose(self, now: float) -> _Waiter:
+        """Who gets the slot that is due: see priority.InteractiveCredit for the share."""
         interactive = self._queues[Priority.INTERACTIVE]
         background = self._queues[Priority.BACKGROUND]
-        if not interactive or not background:
-            self._contention.reset()  # nobody is passed over: the share does not apply
+        if not interactive or not background:  # nobody is passed over
             return (interactive or background).popleft()
         if interactive[0].seq < background[0].seq:
             return interactive.popleft()  # arrival order alone puts it first
-        if self._contention.background_may_go():
-            self._contention.count(Priority.BACKGROUND)
-            return background.popleft()
-        self._contention.count(Priority.INTERACTIVE)
-        return interactive.popleft()
+        if self._credit.take(now):
+            return interactive.popleft()
+        return background.popleft()
 
     def _wake_one(self) -> None:
         """The timekeeper is done: a waiting caller takes over."""

@@ -6,7 +6,8 @@ waiting on) and background traffic (an import's chunks) share each account's bud
 background job never starves the front-end: while interactive calls are waiting for a slot,
 background calls get at most `share` of the slots (and interactive calls never wait longer than
 arrival order alone would make them); when no interactive call is waiting, background calls
-take all of them. `share` = 1 turns the preference off: every call in arrival order.
+take all of them. `share` = 1 turns the preference off: every call in arrival order. How each
+pacer keeps to it: InteractiveCredit below (in one process), redis_pacer.py (a fleet).
 
 A call's priority is set by whoever starts the work, not by the adapters: the import runner
 wraps its chunks in `background()`, and every provider call made inside (the tasks a bulk
@@ -24,7 +25,8 @@ from dataclasses import dataclass
 
 __all__ = [
     "DEFAULT_BACKGROUND_SHARE",
-    "Contention",
+    "INTERACTIVE_BURST",
+    "InteractiveCredit",
     "Priority",
     "background",
     "check_share",
@@ -67,26 +69,35 @@ def check_share(share: float) -> float:
     return share
 
 
+# Interactive calls one caller may send back to back ahead of waiting background ones before
+# the share applies: an upsert's look-up and its write, an update's read and its write.
+INTERACTIVE_BURST = 4
+
+
 @dataclass(slots=True)
-class Contention:
-    """The slots handed out since interactive calls began waiting behind background ones, and
-    how many of them background calls took: a background call may take the next one only while
-    that keeps its part at most `share`. The first contended slot therefore goes to the
-    interactive call (it jumps ahead), then background and interactive calls alternate in the
-    share's proportion (0.8: one interactive slot in five) for as long as both keep waiting.
-    Counting starts afresh once no interactive call waits, so quiet spells earn no credit."""
+class InteractiveCredit:
+    """How many waiting background callers interactive ones may still pass: a bucket of
+    `burst` passes, refilled at (1 - share) of the budget's pace. While both keep waiting,
+    interactive callers thus take 1 - share of the slots (0.8: one in five) and background
+    ones the rest; an interactive caller that comes now and then (a look-up, then its write)
+    finds the bucket full and takes the next slot. A share of 1 gives no passes at all."""
 
     share: float
-    slots: int = 0
-    background: int = 0
+    interval: float  # the budget's: seconds between two slots
+    burst: int = INTERACTIVE_BURST
+    tokens: float = -1.0  # -1: full, on first use
+    at: float = 0.0
 
-    def background_may_go(self) -> bool:
-        # The epsilon: 0.8 * 5 must allow the fourth background slot of five.
-        return self.background + 1 <= self.share * (self.slots + 1) + 1e-9
-
-    def count(self, priority: Priority) -> None:
-        self.slots += 1
-        self.background += priority is Priority.BACKGROUND
-
-    def reset(self) -> None:
-        self.slots = self.background = 0
+    def take(self, now: float) -> bool:
+        """One pass, if there is one left: an interactive caller goes before a background one."""
+        capacity = self.burst if self.share < 1 else 0
+        if self.tokens < 0:
+            self.tokens = capacity
+        else:
+            earned = (now - self.at) / self.interval * (1 - self.share)
+            self.tokens = min(capacity, self.tokens + max(0.0, earned))
+        self.at = now
+        if self.tokens >= 1 - 1e-9:  # the epsilon: five fifths must make a whole pass
+            self.tokens = max(0.0, self.tokens - 1)
+            return True
+        return False

@@ -79,6 +79,7 @@ async def test_an_interactive_call_waits_behind_at_most_the_horizon_of_other_pro
         await loopers.stop()
     interval = front.schedule.interval
     if share < 1:
+        assert front.horizon is not None
         assert front.horizon == pytest.approx(max(4 * interval, MIN_HORIZON))
         assert waited <= front.horizon + 3 * interval
     else:
@@ -148,7 +149,9 @@ async def test_an_interactive_call_that_gives_up_leaves_only_keys_that_end_by_th
     gone.cancel()
     await asyncio.gather(gone, return_exceptions=True)
     client = front.link.client
-    marker = float(await client.get(front.interactive_key))
+    value = await client.get(front.interactive_key)
+    assert value is not None
+    marker = float(value)
     assert await client.exists(front.contention_key)
     keys = [key async for key in client.scan_iter(match=f"{front.link.namespace}:*")]
     assert set(keys) == {front.key, front.interactive_key, front.contention_key}
