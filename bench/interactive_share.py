@@ -57,7 +57,12 @@ START = """mutation($contacts: [ContactInput!]) {
 
 @contextlib.asynccontextmanager
 async def gateway(
-    sandbox: Sandbox, budget: str, share: float, data_dir: Path, redis_url: str | None
+    sandbox: Sandbox,
+    budget: str,
+    share: float,
+    data_dir: Path,
+    redis_url: str | None,
+    namespace: str = "bench",
 ) -> AsyncIterator[httpx.AsyncClient]:
     base = sandbox.config()
     settings = base.providers[ProviderName.HEYMARKET].model_copy(update={"rate_limit": budget})
@@ -65,7 +70,7 @@ async def gateway(
     if redis_url is not None:
         options |= {
             "redis_url": SecretStr(redis_url),
-            "redis_namespace": f"bench{uuid.uuid4().hex[:6]}",
+            "redis_namespace": namespace,  # the same for the case's gateways: one budget
             "fleet_processes": 2,
         }
     config = Config(GatewaySettings(**options), {ProviderName.HEYMARKET: settings}, sandbox=True)
@@ -90,12 +95,20 @@ async def one_case(
     simulator = HeymarketSimulator(rate_limit=10**6)
     sandbox = Sandbox(heymarket=simulator)
     gateways = 2 if redis_url is not None else 1
+    namespace = f"bench{uuid.uuid4().hex[:6]}"  # a fresh budget for each case
     areas = iter((212, 213, 214, 215, 216, 217, 218, 219, 224, 225, 228, 229))  # real US codes
     with tempfile.TemporaryDirectory() as tmp:
         async with contextlib.AsyncExitStack() as stack:
             clients = [
                 await stack.enter_async_context(
-                    gateway(sandbox, args.budget, share or 0.8, Path(tmp) / f"g{n}", redis_url)
+                    gateway(
+                        sandbox,
+                        args.budget,
+                        share or 0.8,
+                        Path(tmp) / f"g{n}",
+                        redis_url,
+                        namespace,
+                    )
                 )
                 for n in range(gateways)
             ]
