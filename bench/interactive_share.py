@@ -14,7 +14,7 @@ import, the upserts go to the first), which is where the imports' reservations p
 
 Printed per case: interactive answer time p50 / p95 / max (seconds, and in slot intervals), the
 contacts the imports processed a minute meanwhile, and the provider requests a minute (the
-budget's use). About 15 s a case.
+budget's use). About 25 s a case.
 
     .venv/bin/python -m bench.interactive_share [--fleet] [--budget 600/minute] [--jobs 3]
 """
