@@ -110,8 +110,9 @@ class GatewaySettings(BaseModel):
     # the largest upload a multipart request may carry (streamed to disk, never to memory).
     import_retention_days: int = Field(default=7, ge=1, le=3_650)
     # What imports may take of a provider's budget while interactive calls wait for a slot
-    # (providers/resilience/priority.py); alone, they take all of it.
-    import_budget_share: float = DEFAULT_BACKGROUND_SHARE
+    # (providers/resilience/priority.py); alone, they take all of it. Strict: a TOML `true` or
+    # "0.8" is a mistake to name, not a number to guess.
+    import_budget_share: float = Field(default=DEFAULT_BACKGROUND_SHARE, strict=True)
     max_upload_bytes: int = Field(default=2 * 1024**3, ge=1_024)
     # Who may call, and how much one request may ask for (see docs/operations.md).
     allow_unauthenticated_public: bool = False

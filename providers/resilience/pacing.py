@@ -207,6 +207,9 @@ class GcraPacer:
                 self._queues[priority].remove(me)
             if self._timekeeper is me:
                 self._timekeeper = None
+            if self._timekeeper is None:
+                # Someone else keeps time now; also when this caller, woken to do it, was
+                # cancelled before it could.
                 self._wake_one()
         granted_at: float = me.granted_at
         return granted_at - started

@@ -210,6 +210,22 @@ async def test_a_caller_that_gives_up_while_waiting_leaves_no_trace(who: str) ->
     assert await pacer.acquire(max_wait=0.0) == 0.0
 
 
+async def test_a_timekeeper_and_the_caller_it_hands_over_to_both_giving_up_strand_nobody() -> None:
+    clock = HeldClock()
+    pacer = GcraPacer(Rate(1, 1.0), clock=clock, sleep=clock.sleep)
+    await pacer.acquire()
+    served = Served(pacer, clock)
+    keeper, successor, last = (served.start(f"b{n}", BG) for n in range(3))
+    await asyncio.sleep(0)
+    keeper.cancel()  # it hands time-keeping to the successor...
+    successor.cancel()  # ...which is gone before it can take it
+    await asyncio.gather(keeper, successor, return_exceptions=True)
+    clock.passes.set()
+    async with asyncio.timeout(5):
+        await last
+    assert served.order == ["b2"]
+
+
 async def test_the_wait_told_to_an_interactive_caller_counts_the_imports_its_share_lets_go() -> (
     None
 ):
