@@ -12,6 +12,7 @@ import contextlib
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 from pydantic import SecretStr
 
@@ -88,7 +89,7 @@ async def test_interactive_upserts_answer_promptly_while_a_fleets_imports_fill_t
 ) -> None:
     simulator = HeymarketSimulator(rate_limit=10**6)
     sandbox = Sandbox(heymarket=simulator)
-    shared = {
+    shared: dict[str, Any] = {
         "redis_url": SecretStr(redis_server.url),
         "redis_namespace": f"share{uuid.uuid4().hex[:8]}",
         "fleet_processes": 2,
