@@ -172,7 +172,8 @@ class GcraPacer:
         return len(self._queues[priority])
 
     def ahead_of(self, priority: Priority) -> int:
-        """How many waiting callers would go before a new caller of `priority`, at most."""
+        """How many of the callers waiting now would go before a new caller of `priority` (for
+        an interactive one, at most; a background one may also be passed by later arrivals)."""
         interactive = len(self._queues[Priority.INTERACTIVE])
         background = len(self._queues[Priority.BACKGROUND])
         if priority is Priority.BACKGROUND or self.share >= 1:
@@ -239,7 +240,8 @@ class GcraPacer:
         return background.popleft()
 
     def _wake_one(self) -> None:
-        """The timekeeper is done: a waiting caller takes over."""
+        """No one keeps time: the next waiting caller takes over (a spare wake-up is harmless:
+        the caller finds a timekeeper and waits again)."""
         for queue in self._queues.values():
             if queue:
                 queue[0].woken.set()
