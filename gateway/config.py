@@ -28,6 +28,7 @@ from pydantic import (
 
 from providers.model import ProviderName
 from providers.registry import REGISTRY
+from providers.resilience.priority import DEFAULT_BACKGROUND_SHARE
 from providers.settings import ProviderSettings
 
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -108,6 +109,10 @@ class GatewaySettings(BaseModel):
     # Contact imports: how long a finished job (its counts, failed rows, input) is kept, and
     # the largest upload a multipart request may carry (streamed to disk, never to memory).
     import_retention_days: int = Field(default=7, ge=1, le=3_650)
+    # What imports may take of a provider's budget while interactive calls wait for a slot
+    # (providers/resilience/priority.py); alone, they take all of it. Strict: a TOML `true` or
+    # "0.8" is a mistake to name, not a number to guess.
+    import_budget_share: float = Field(default=DEFAULT_BACKGROUND_SHARE, strict=True)
     max_upload_bytes: int = Field(default=2 * 1024**3, ge=1_024)
     # Who may call, and how much one request may ask for (see docs/operations.md).
     allow_unauthenticated_public: bool = False
@@ -142,6 +147,17 @@ class GatewaySettings(BaseModel):
         if region not in phonenumbers.SUPPORTED_REGIONS:
             raise ValueError(f"{value!r} is not a region code phonenumbers knows (e.g. US, GB)")
         return region
+
+    @field_validator("import_budget_share")
+    @classmethod
+    def _share(cls, value: float) -> float:
+        if not 0 < value <= 1:
+            raise ValueError(
+                f"{value:g} is not a share of a budget: give a fraction, more than 0 and at "
+                "most 1 (0.8: imports take at most 80% of a provider's requests while "
+                "interactive calls wait; 1: no preference, every call in arrival order)"
+            )
+        return value
 
     @field_validator("redis_url")
     @classmethod

@@ -98,6 +98,7 @@ class GatewayRuntime:
                 runtime = Runtime(
                     deadline_seconds=settings.deadline_seconds,
                     bulk_concurrency=settings.bulk_concurrency,
+                    background_share=settings.import_budget_share,
                     guard=guards[name],
                     cache=fleet.cache(name, provider_settings),
                     # a lease outlives any one operation: its deadline, and some

@@ -25,6 +25,7 @@ from providers.model import (
     UpsertResult,
 )
 from providers.resilience.guard import CallGuard
+from providers.resilience.priority import DEFAULT_BACKGROUND_SHARE
 from providers.settings import ProviderSettings
 
 
@@ -41,6 +42,9 @@ class Runtime:
 
     deadline_seconds: float = 30.0
     bulk_concurrency: int = 4
+    # What background calls may take of a budget while interactive ones wait (priority.py):
+    # for a pacer of the adapter's own (Heymarket's bulk admission).
+    background_share: float = DEFAULT_BACKGROUND_SHARE
     guard: CallGuard | None = None
     cache: SharedCache = field(default_factory=MemoryCache)
     locks: ContactLocks = field(default_factory=LocalContactLocks)

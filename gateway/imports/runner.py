@@ -20,9 +20,13 @@ again after the wait the provider asked for.
 
 Finished jobs are deleted `retention_seconds` after they end.
 
-Extension points, for what is not here yet: a fleet queue replaces the SQLite store behind
-`ImportStore` (claim/checkpoint keep their meaning); the interactive-first budget share goes
-around `_send`'s call to the service (the one place an import spends provider budget).
+Interactive traffic first: `_send`'s call to the service (the one place an import spends
+provider budget) runs as background priority (providers/resilience/priority.py), so the
+account's pacer lets interactive calls go first and gives the import at most
+`gateway.import_budget_share` of the budget while they wait.
+
+Extension point, for what is not here yet: a fleet queue replaces the SQLite store behind
+`ImportStore` (claim/checkpoint keep their meaning).
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ from gateway.store.imports import (
 )
 from gateway.store.owners import OwnerLock
 from providers.errors import Origin, ProviderError
+from providers.resilience.priority import background
 
 __all__ = ["ImportRunner"]
 
@@ -245,9 +250,13 @@ class ImportRunner:
         job = work.job
         judged = [judge(row, job.row_format, job.header, self.imports.region) for row in work.rows]
         try:
-            outcome = await self.imports.service.bulk_upsert(
-                job.provider, [j.item for j in judged], first_index=work.first
-            )
+            # Background: while interactive calls wait for the provider's budget, the chunk's
+            # calls take at most gateway.import_budget_share of it (every call made inside,
+            # the bulk's own tasks included: they copy this context).
+            with background():
+                outcome = await self.imports.service.bulk_upsert(
+                    job.provider, [j.item for j in judged], first_index=work.first
+                )
         except ProviderError as error:
             # Every contact of the chunk refused for the account (credentials, payment,
             # product, provider not configured): the next chunks would be too.

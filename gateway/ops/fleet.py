@@ -16,7 +16,11 @@ __all__ = ["Readiness", "build_fleet", "per_worker_refusal", "prometheus_text", 
 def build_fleet(settings: GatewaySettings, workers: int = 1) -> Fleet:
     processes = settings.fleet_processes or workers
     if settings.redis_url is None:
-        return Fleet(processes=processes, local_margin=settings.pacing_margin_seconds)
+        return Fleet(
+            processes=processes,
+            local_margin=settings.pacing_margin_seconds,
+            background_share=settings.import_budget_share,
+        )
     link = RedisLink.from_url(
         settings.redis_url.get_secret_value(),
         namespace=settings.redis_namespace,
@@ -28,6 +32,7 @@ def build_fleet(settings: GatewaySettings, workers: int = 1) -> Fleet:
         processes=processes,
         pacing_margin=settings.fleet_pacing_margin_seconds,
         local_margin=settings.pacing_margin_seconds,
+        background_share=settings.import_budget_share,
     )
 
 

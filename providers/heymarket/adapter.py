@@ -45,6 +45,7 @@ from providers.model import (
     UpsertResult,
 )
 from providers.resilience.pacing import GcraPacer, Pacer, Rate, Unpaced
+from providers.resilience.priority import DEFAULT_BACKGROUND_SHARE
 from providers.settings import secret
 
 E = ErrorCode
@@ -95,7 +96,7 @@ class HeymarketAdapter:
         )
         self.writer = ContactWriter(self.http, self.auth, NameMap(self.fields, self.tags), self.ids)
         # One admission pace per account, shared by its concurrent bulks.
-        self.admission = admission_for(settings.rate_limit)
+        self.admission = admission_for(settings.rate_limit, runtime.background_share)
         self.batch_wait = batch_wait_for(settings)
 
     # -- checks the gateway can make itself ------------------------------------------------
@@ -209,14 +210,15 @@ class HeymarketAdapter:
         return found
 
 
-def admission_for(rate_limit: str | None) -> Pacer:
+def admission_for(rate_limit: str | None, share: float = DEFAULT_BACKGROUND_SHARE) -> Pacer:
     """The pace a bulk's requests are admitted at, before their deadline starts: a little
     under the budget. The shared pacer still keeps every request within the budget; without
     admission, requests queued at once would wait past their deadline for a slot and be
-    refused."""
+    refused. An interactive bulk is admitted before an import's (priority.py), as the shared
+    pacer lets its requests go first."""
     if rate_limit is None:
         return Unpaced()
-    return GcraPacer(_admitted(Rate.parse(rate_limit)))
+    return GcraPacer(_admitted(Rate.parse(rate_limit)), share=share)
 
 
 def _admitted(rate: Rate) -> Rate:

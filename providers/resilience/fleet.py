@@ -20,6 +20,7 @@ from providers.model import ProviderName
 from providers.observe import NO_OBSERVER, ProviderObserver
 from providers.resilience.guard import CallGuard
 from providers.resilience.pacing import Clock, Pacer, Rate, Sleep, loop_time, make_pacer
+from providers.resilience.priority import DEFAULT_BACKGROUND_SHARE
 from providers.resilience.redis_breaker import RedisCircuitBreaker
 from providers.resilience.redis_link import RedisLink, account_id
 from providers.resilience.redis_pacer import RedisPacer
@@ -35,6 +36,8 @@ class Fleet:
     sync_seconds: float = 0.25  # how often other processes' circuit evidence is read
     pacing_margin: float = 0.1  # seconds added to each shared window, for jitter in transit
     local_margin: float = 0.05  # the same for a budget this process keeps alone
+    # What background calls (imports) may take of a budget while interactive calls wait.
+    background_share: float = DEFAULT_BACKGROUND_SHARE
     _breakers: list[RedisCircuitBreaker] = field(default_factory=list)
     _task: asyncio.Task[None] | None = None
     _closing: bool = False
@@ -48,6 +51,7 @@ class Fleet:
         sync_seconds: float = 0.25,
         pacing_margin: float = 0.1,
         local_margin: float = 0.05,
+        background_share: float = DEFAULT_BACKGROUND_SHARE,
     ) -> Fleet:
         return cls(
             link,
@@ -55,6 +59,7 @@ class Fleet:
             sync_seconds=sync_seconds,
             pacing_margin=pacing_margin,
             local_margin=local_margin,
+            background_share=background_share,
         )
 
     @property
@@ -73,7 +78,11 @@ class Fleet:
         """The account's CallGuard: its pacer and breaker shared through Redis in a fleet."""
         if self.link is None:
             pacer = make_pacer(
-                settings.rate_limit, margin=self.local_margin, clock=clock, sleep=sleep
+                settings.rate_limit,
+                margin=self.local_margin,
+                share=self.background_share,
+                clock=clock,
+                sleep=sleep,
             )
             return CallGuard.from_settings(
                 provider, settings, clock=clock, sleep=sleep, observer=observer, pacer=pacer
@@ -97,6 +106,7 @@ class Fleet:
                 Rate.parse(settings.rate_limit),
                 processes=self.processes,
                 margin=self.pacing_margin,
+                share=self.background_share,
                 clock=clock,
                 sleep=sleep,
             )

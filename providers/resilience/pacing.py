@@ -12,21 +12,32 @@ budget; the burst is half the room that stretch leaves in any window of the peri
 half absorbing jitter between the moment a request is let go and the moment the provider
 counts it. So no window of the provider's period can hold more than its budget.
 
-Waiting callers are served in arrival order: one at a time they are let go at the moment the
-schedule allows, judged on the clock at that moment (not on a slot reserved in advance), so a
-caller that the event loop wakes late never makes the next ones bunch up behind it. A caller
-whose turn is further away than it can wait is told at once (PacingExceeded, with the wait)
-and takes nothing from the budget.
+Waiting callers are let go one at a time at the moment the schedule allows, judged on the clock
+at that moment (not on a slot reserved in advance), so a caller that the event loop wakes late
+never makes the next ones bunch up behind it. Interactive callers go first, background ones (an
+import's) get at most their share of the slots while interactive ones wait (priority.py); within
+a priority, in arrival order. A caller whose turn is further away than it can wait is told at
+once (PacingExceeded, with the wait) and takes nothing from the budget.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import math
 import re
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
+
+from providers.resilience.priority import (
+    DEFAULT_BACKGROUND_SHARE,
+    InteractiveCredit,
+    Priority,
+    check_share,
+    current_priority,
+)
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
@@ -72,13 +83,18 @@ class PacingExceeded(Exception):
 
 
 class Pacer(Protocol):
-    async def acquire(self, max_wait: float | None = None) -> float:
-        """Wait for a slot and return the seconds waited; PacingExceeded past `max_wait`."""
+    async def acquire(
+        self, max_wait: float | None = None, *, priority: Priority | None = None
+    ) -> float:
+        """Wait for a slot and return the seconds waited; PacingExceeded past `max_wait`.
+        `priority` None: the context's (priority.current_priority())."""
         ...
 
 
 class Unpaced:
-    async def acquire(self, max_wait: float | None = None) -> float:
+    async def acquire(
+        self, max_wait: float | None = None, *, priority: Priority | None = None
+    ) -> float:
         return 0.0
 
 
@@ -103,24 +119,48 @@ class Gcra:
         return (self.burst - 1) * self.interval
 
 
+class _Waiter:
+    """One caller waiting for a slot."""
+
+    __slots__ = ("granted_at", "priority", "seq", "woken")
+
+    def __init__(self, priority: Priority, seq: int) -> None:
+        self.priority = priority
+        self.seq = seq  # arrival order, across both priorities
+        self.woken = asyncio.Event()
+        self.granted_at: float | None = None
+
+
 class GcraPacer:
-    """The schedule kept in this process, callers served in arrival order."""
+    """The schedule kept in this process; interactive callers first (priority.py), each
+    priority served in arrival order.
+
+    One waiter at a time keeps time: it sleeps until the next slot is due and then hands that
+    slot to whoever should have it at that moment (itself or another waiter, woken), and goes on
+    until it is served itself; then the next waiter takes over. So the choice is made when the
+    slot is due, on who is waiting then: an interactive caller that arrives while a background
+    one sleeps towards a slot takes that slot.
+    """
 
     def __init__(
         self,
         rate: Rate,
         *,
         margin: float = 0.0,
+        share: float = DEFAULT_BACKGROUND_SHARE,
         clock: Clock = loop_time,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.rate = rate
         self.schedule = Gcra.of(rate, margin)
+        self.share = check_share(share)
         self._clock = clock
         self._sleep = sleep
         self._tat = -math.inf  # the theoretical time of the next request
-        self._waiting = 0
-        self._turn = asyncio.Lock()  # FIFO: waiters are woken in arrival order
+        self._queues: dict[Priority, deque[_Waiter]] = {p: deque() for p in Priority}
+        self._arrivals = itertools.count()
+        self._timekeeper: _Waiter | None = None
+        self._credit = InteractiveCredit(self.share, self.schedule.interval)
 
     def wait_for(self, now: float, ahead: int = 0) -> float:
         """How long a caller with `ahead` callers before it would wait, from `now`."""
@@ -128,33 +168,94 @@ class GcraPacer:
         start = max(self._tat, now) + ahead * schedule.interval
         return max(0.0, start - schedule.tolerance - now)
 
-    async def acquire(self, max_wait: float | None = None) -> float:
+    def waiting(self, priority: Priority) -> int:
+        return len(self._queues[priority])
+
+    def ahead_of(self, priority: Priority) -> int:
+        """How many of the callers waiting now would go before a new caller of `priority` (for
+        an interactive one, at most; a background one may also be passed by later arrivals)."""
+        interactive = len(self._queues[Priority.INTERACTIVE])
+        background = len(self._queues[Priority.BACKGROUND])
+        if priority is Priority.BACKGROUND or self.share >= 1:
+            return interactive + background
+        # The interactive callers before it, and the background ones the share lets go first.
+        let_through = math.ceil((interactive + 1) * self.share / (1 - self.share) - 1e-9)
+        return interactive + min(background, let_through)
+
+    async def acquire(
+        self, max_wait: float | None = None, *, priority: Priority | None = None
+    ) -> float:
+        priority = priority or current_priority()
         started = self._clock()
-        expected = self.wait_for(started, self._waiting)
+        expected = self.wait_for(started, self.ahead_of(priority))
         if max_wait is not None and expected > max_wait:
             raise PacingExceeded(expected)
-        queued = self._turn.locked()  # someone is ahead of this caller
-        self._waiting += 1
+        if expected == 0 and not any(self._queues.values()):  # nobody waits, a slot is free
+            self._tat = max(self._tat, started) + self.schedule.interval
+            return 0.0
+        me = _Waiter(priority, next(self._arrivals))
+        self._queues[priority].append(me)
         try:
-            async with self._turn:
-                wait = self.wait_for(self._clock())
-                if wait > 0:
-                    await self._sleep(wait)
-                # From the clock as it is now: woken late, the next callers keep their spacing.
-                now = self._clock()
-                self._tat = max(self._tat, now) + self.schedule.interval
+            while me.granted_at is None:
+                if self._timekeeper is None:
+                    self._timekeeper = me
+                    await self._keep_time(me)
+                else:
+                    me.woken.clear()
+                    await me.woken.wait()
         finally:
-            self._waiting -= 1
-        return now - started if queued or wait > 0 else 0.0
+            if me.granted_at is None:  # cancelled, or gave up: it takes nothing
+                self._queues[priority].remove(me)
+            if self._timekeeper is me:
+                self._timekeeper = None
+            if self._timekeeper is None:
+                # Someone else keeps time now; also when this caller, woken to do it, was
+                # cancelled before it could.
+                self._wake_one()
+        granted_at: float = me.granted_at
+        return granted_at - started
+
+    async def _keep_time(self, me: _Waiter) -> None:
+        while me.granted_at is None:
+            wait = self.wait_for(self._clock())
+            if wait > 0:
+                await self._sleep(wait)
+            # From the clock as it is now: woken late, the next callers keep their spacing.
+            now = self._clock()
+            self._tat = max(self._tat, now) + self.schedule.interval
+            chosen = self._choose(now)
+            chosen.granted_at = now
+            chosen.woken.set()
+
+    def _choose(self, now: float) -> _Waiter:
+        """Who gets the slot that is due: see priority.InteractiveCredit for the share."""
+        interactive = self._queues[Priority.INTERACTIVE]
+        background = self._queues[Priority.BACKGROUND]
+        if not interactive or not background:  # nobody is passed over
+            return (interactive or background).popleft()
+        if interactive[0].seq < background[0].seq:
+            return interactive.popleft()  # arrival order alone puts it first
+        if self._credit.take(now):
+            return interactive.popleft()
+        return background.popleft()
+
+    def _wake_one(self) -> None:
+        """No one keeps time: the next waiting caller takes over (a spare wake-up is harmless:
+        the caller finds a timekeeper and waits again)."""
+        for queue in self._queues.values():
+            if queue:
+                queue[0].woken.set()
+                return
 
 
 def make_pacer(
     rate: str | None,
     *,
     margin: float = 0.0,
+    share: float = DEFAULT_BACKGROUND_SHARE,
     clock: Clock = loop_time,
     sleep: Sleep = asyncio.sleep,
 ) -> Pacer:
     if not rate:
         return Unpaced()
-    return GcraPacer(Rate.parse(rate), margin=margin, clock=clock, sleep=sleep)
+    return GcraPacer(Rate.parse(rate), margin=margin, share=share, clock=clock, sleep=sleep)

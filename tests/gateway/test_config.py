@@ -92,6 +92,26 @@ def test_every_mistake_is_an_error_that_names_the_key(
     assert named in str(caught.value)
 
 
+@pytest.mark.parametrize("share", ["0", "-0.5", "1.5", "nan", "inf", '"most"', '"0.8"', "true"])
+def test_an_import_budget_share_that_is_no_fraction_is_refused_naming_the_key(
+    tmp_path: Path, share: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, f"[gateway]\nimport_budget_share = {share}\n"), {})
+    message = str(caught.value)
+    assert "gateway.import_budget_share" in message
+    if share[0] not in '"t':  # a string or a boolean: refused by pydantic's own check
+        assert "more than 0 and at most 1" in message
+
+
+@pytest.mark.parametrize(("text", "share"), [("", 0.8), ("0.5", 0.5), ("1", 1.0), ("1e-3", 1e-3)])
+def test_the_import_budget_share_defaults_to_four_fifths(
+    tmp_path: Path, text: str, share: float
+) -> None:
+    body = f"[gateway]\nimport_budget_share = {text}\n" if text else "[gateway]\n"
+    assert load_config(write(tmp_path, body), {}).gateway.import_budget_share == share
+
+
 def test_an_unreadable_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read config file"):
         load_config(tmp_path / "missing.toml", {})
