@@ -132,7 +132,10 @@ class GatewayRuntime:
             # Stopped first (the exit stack unwinds backwards): its chunks in flight use the
             # provider clients and the database.
             runner = ImportRunner(
-                imports, owner, retention_seconds=settings.import_retention_days * 86_400
+                imports,
+                owner,
+                retention_seconds=settings.import_retention_days * 86_400,
+                slots=settings.bulk_concurrency,  # a Trackly job's chunks in flight
             )
             await runner.start()
             stack.push_async_callback(runner.aclose)

@@ -1,7 +1,8 @@
 """The import worker each gateway process runs for the lifetime of its app.
 
 It claims work from the store (reading a job's input file into rows, or sending one chunk),
-at most `slots` pieces at once, and does it:
+at most `slots` chunks at once (the gateway's `bulk_concurrency`) besides the inputs being
+read, and does it:
 - reading: the file's records from where reading stopped, stored a batch at a time together
   with the offset reached, so a restart goes on from there;
 - a chunk: its rows judged as bulk contacts are (rows.py), then sent through the same path as
@@ -140,13 +141,18 @@ class ImportRunner:
                     await self._wake.wait()
 
     async def _claim(self) -> None:
-        while len(self._running) < self.slots:
+        # `slots` bounds the chunks being sent; an input being read takes none of them, so a
+        # job keeps its `max_in_flight` chunks going while the rest of its file is read.
+        while len(self._running) < self.slots + self._reading():
             work = await self.store.claim(self.owner.token, self.clock())
             if work is None:
                 return
             task = asyncio.create_task(self._do(work), name=f"gateway-import-{work.job.id}")
             self._running[task] = work
             task.add_done_callback(self._finished)
+
+    def _reading(self) -> int:
+        return sum(1 for work in self._running.values() if isinstance(work, ReadInput))
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._running.pop(task, None)

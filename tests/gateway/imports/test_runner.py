@@ -4,12 +4,18 @@ finished jobs go after `import_retention_days`, their input files with them."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
+import threading
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 from pydantic import SecretStr
 
 from gateway.config import GatewaySettings
+from gateway.imports import runner as runner_module
 from gateway.imports.intake import input_path
 from gateway.imports.jobs import Imports
 from gateway.imports.runner import ImportRunner
@@ -20,7 +26,7 @@ from gateway.store.owners import OwnerLock
 from gateway.store.sqlite import SqliteDatabase
 from gateway.store.sqlite_imports import SqliteImportStore
 from providers.model import ProviderName
-from tests.gateway.imports.support import START, finished
+from tests.gateway.imports.support import START, finished, started, upload
 from tests.support import serve
 
 DAY = 86_400.0
@@ -104,3 +110,62 @@ async def test_a_bug_while_sending_fails_the_job_instead_of_retrying_it_for_ever
     assert done["status"] == "FAILED"
     assert done["warnings"] == ["the import stopped on an unexpected error (KeyError): see the log"]
     assert sandbox.trackly.requests == []
+
+
+class HeldBulks(httpx.AsyncBaseTransport):
+    """Trackly's bulk endpoint, each request held until `wanted` are in flight at once (or a
+    generous while passes): the most it ever held is the concurrency the gateway reached."""
+
+    def __init__(self, wanted: int) -> None:
+        self.wanted = wanted
+        self.in_flight = 0
+        self.most = 0
+        self.reached = threading.Event()  # read by the reader's thread
+        self._changed = asyncio.Condition()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        count = len(json.loads(await request.aread())["contacts"])
+        async with self._changed:
+            self.in_flight += 1
+            self.most = max(self.most, self.in_flight)
+            if self.in_flight >= self.wanted:
+                self.reached.set()
+            self._changed.notify_all()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(3.0):
+                    await self._changed.wait_for(lambda: self.reached.is_set())
+            self.in_flight -= 1
+        body = {"success_count": count, "error_count": 0, "errors": [], "contacts_created": count}
+        return httpx.Response(200, json=body)
+
+
+async def test_a_job_keeps_bulk_concurrency_chunks_in_flight_while_its_file_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Reading the input is work of its own: it must not take one of the chunks' slots, or a
+    # Trackly import sends bulk_concurrency - 1 requests at once until its file is read
+    # (`make bench` section 7 (a)); and the runner's slots follow bulk_concurrency.
+    monkeypatch.setattr(runner_module, "READ_BATCH", 10)
+    provider = HeldBulks(wanted=6)
+    real_take = runner_module._take
+    batches = [0]
+
+    def slow_take(records: Any, count: int) -> Any:
+        batches[0] += 1
+        if batches[0] > 6:  # six chunks' worth read: the rest waits for them to be in flight
+            provider.reached.wait(timeout=10.0)
+        return real_take(records, count)
+
+    monkeypatch.setattr(runner_module, "_take", slow_take)
+    sandbox = Sandbox()
+    settings = GatewaySettings(data_dir=tmp_path, max_bulk_contacts=10, bulk_concurrency=6)
+    rows = "".join(f"+1415555{7000 + n:04d}\n" for n in range(100))
+    async with serve(
+        sandbox.config(settings), sandbox=sandbox, transports={ProviderName.TRACKLY: provider}
+    ) as client:
+        job = started(await upload(client.http, "TRACKLY", ("phone\n" + rows).encode()))
+        done = await finished(client.http, job["id"], seconds=60)
+
+    assert (done["status"], done["succeeded"]) == ("SUCCEEDED", 100)
+    assert batches[0] > 6  # the reader was still at work when the chunks went
+    assert provider.most == 6
