@@ -98,7 +98,7 @@ class GatewaySettings(BaseModel):
     # Added to every shared pacing window: covers jitter between the gateways and a provider.
     fleet_pacing_margin_seconds: float = Field(default=0.1, ge=0, le=10)
     # The same for the budgets one process keeps alone (no Redis).
-    pacing_margin_seconds: float = Field(default=0.05, ge=0, le=10)
+    pacing_margin_seconds: float = Field(default=0.02, ge=0, le=10)
     cors: CorsSettings = Field(default_factory=CorsSettings)
     # The gateway's own state (idempotency keys, import jobs): a SQLite file in here.
     data_dir: Path = Path(".gateway-data")
