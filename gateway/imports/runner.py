@@ -90,6 +90,10 @@ class ImportRunner:
         self.clock = clock
         self._running: dict[asyncio.Task[None], Work] = {}
         self._cancelled: set[asyncio.Task[None]] = set()
+        # Chunks whose outcome is stored (counted, deferred or the job failed): what is left of
+        # their task is telling watchers. Stopping their job leaves them be, and nothing of
+        # theirs is given back or noted as stopped mid-send.
+        self._settled: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
         self._purged_at = float("-inf")
@@ -117,7 +121,7 @@ class ImportRunner:
     def stop_job(self, job_id: str) -> None:
         """Cancel this process' work on the job now (it was cancelled, or it failed)."""
         for task, work in self._running.items():
-            if work.job.id == job_id and not task.done():
+            if work.job.id == job_id and not task.done() and task not in self._settled:
                 self._cancelled.add(task)
                 task.cancel()
 
@@ -157,6 +161,7 @@ class ImportRunner:
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._running.pop(task, None)
         self._cancelled.discard(task)
+        self._settled.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("import work failed", exc_info=task.exception())
         self._wake.set()  # a slot is free
@@ -196,6 +201,8 @@ class ImportRunner:
         except asyncio.CancelledError:
             note = None
             task = asyncio.current_task()
+            if task in self._settled:  # its outcome is stored: nothing to give back
+                raise
             if isinstance(work, ChunkWork) and task in self._cancelled and work.rows:
                 first, last = work.rows[0].index, work.rows[-1].index
                 note = (
@@ -270,6 +277,7 @@ class ImportRunner:
             reason = f"the import stopped: {failure.code.value}: {failure.message}"
             await self.store.release(work)
             await self.store.fail(job.id, reason, self.clock())
+            self._settle()
             await self._publish(job.id)
             return
         wait = _turned_away(outcome, len(judged))
@@ -279,6 +287,7 @@ class ImportRunner:
                 "or an open circuit): they are sent again after a pause"
             )
             await self.store.defer(work, self.clock() + wait, note)
+            self._settle()
             await self._publish(job.id)
             return
         failed = [
@@ -299,7 +308,15 @@ class ImportRunner:
         counted = ChunkOutcome(len(judged), failed, outcome.contacts_created, notes)
         if not await self.store.checkpoint(work, counted, self.clock()):
             log.warning("import %s chunk %d: its lease was lost; not counted", job.id, work.chunk)
+        # Checkpointing the last chunk ends the job, and the loop then stops the job's work:
+        # this task must not be taken for a chunk stopped mid-send.
+        self._settle()
         await self._publish(job.id)
+
+    def _settle(self) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._settled.add(task)
 
     async def _publish(self, job_id: str) -> None:
         job = await self.store.get(job_id)

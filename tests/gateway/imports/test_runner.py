@@ -169,3 +169,30 @@ async def test_a_job_keeps_bulk_concurrency_chunks_in_flight_while_its_file_is_r
     assert (done["status"], done["succeeded"]) == ("SUCCEEDED", 100)
     assert batches[0] > 6  # the reader was still at work when the chunks went
     assert provider.most == 6
+
+
+async def test_a_job_that_just_succeeded_is_not_noted_as_stopped_mid_send(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Checkpointing the last chunk ends the job; the worker's loop may then see the job finished
+    # and stop its work while that chunk's task is still telling watchers. It once took that
+    # task for a chunk stopped mid-send: a SUCCEEDED job warned "stopped while contacts 0 to 1
+    # were being sent".
+    publish = ImportRunner._publish
+
+    async def publish_then_stop(self: ImportRunner, job_id: str) -> None:
+        job = await self.store.get(job_id)
+        if job is not None and job.status is ImportStatus.SUCCEEDED:
+            self.stop_job(job_id)  # as the loop's look at finished jobs does
+            await asyncio.sleep(0)  # where a cancel would land
+        await publish(self, job_id)
+
+    monkeypatch.setattr(ImportRunner, "_publish", publish_then_stop)
+    sandbox = Sandbox()
+    async with serve(sandbox.config(GatewaySettings(data_dir=tmp_path)), sandbox=sandbox) as client:
+        contacts = [{"phone": "+14155552671"}, {"phone": "+14155552672"}]
+        data = await client.data(START, {"provider": "TRACKLY", "contacts": contacts})
+        done = await finished(client.http, data["startContactImport"]["contactImport"]["id"])
+    assert done["status"] == "SUCCEEDED"
+    assert not [warning for warning in done["warnings"] if "stopped" in warning]
+    assert done["succeeded"] == 2
