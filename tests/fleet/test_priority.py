@@ -6,36 +6,18 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
-from collections.abc import AsyncIterator, Callable
 
 import pytest
 
 from providers.model import ProviderName
 from providers.resilience.pacing import Rate
 from providers.resilience.priority import Priority
-from providers.resilience.redis_link import RedisLink
 from providers.resilience.redis_pacer import MIN_HORIZON, RedisPacer
-from tests.redis_server import RedisServer, free_port
+from tests.fleet.conftest import LinkFactory
+from tests.redis_server import free_port
 
 HM = ProviderName.HEYMARKET
 FG, BG = Priority.INTERACTIVE, Priority.BACKGROUND
-LinkFactory = Callable[..., RedisLink]
-
-
-@pytest.fixture
-async def links(redis_server: RedisServer) -> AsyncIterator[LinkFactory]:
-    namespace = f"p{uuid.uuid4().hex[:8]}"
-    made: list[RedisLink] = []
-
-    def make(url: str = redis_server.url, **kwargs: object) -> RedisLink:
-        link = RedisLink.from_url(url, namespace=namespace, **kwargs)  # type: ignore[arg-type]
-        made.append(link)
-        return link
-
-    yield make
-    for link in made:
-        await link.aclose()
 
 
 class Loopers:
