@@ -14,13 +14,13 @@ the run counts requests a window from them.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from typing import Any
 
 import uvicorn
 from starlette.types import Message, Receive, Scope, Send
 
+from bench.servers import send_json
 from providers.campaignlark.sandbox import CampaignLarkSimulator, Contact
 from providers.heymarket.sandbox import HeymarketSimulator
 from providers.simulator.base import Simulator
@@ -91,10 +91,7 @@ class Logged:
             "refused": self.refused,
             "rejected_429": self.inner.rejected_429,
         }
-        raw = json.dumps(body).encode()
-        headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(raw))]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": raw})
+        await send_json(send, body)
 
 
 def main() -> None:

@@ -12,7 +12,6 @@ contacts hold `x` in the `plan` field (field id 101): what the run checks was ap
 from __future__ import annotations
 
 import argparse
-import json
 import uuid
 from collections import Counter
 
@@ -20,6 +19,7 @@ import uvicorn
 from starlette.types import Receive, Scope, Send
 
 from bench.heymarket_import import phone
+from bench.servers import send_json
 from providers.heymarket.sandbox import Contact, HeymarketSimulator
 
 SEEDED_IDS = 50_000_000  # far from the simulator's own ids (98,765 up)
@@ -61,10 +61,7 @@ class BenchSimulator:
             "contacts": len(sim.contacts),
             "applied": sum(1 for c in sim.contacts.values() if c.custom.get("101") == plan),
         }
-        raw = json.dumps(body).encode()
-        headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(raw))]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": raw})
+        await send_json(send, body)
 
 
 def main() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import socket
 import subprocess
@@ -11,6 +12,8 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from starlette.types import Send
 
 HOST = "127.0.0.1"
 _START_TIMEOUT = 30.0
@@ -99,3 +102,11 @@ def redis_server() -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+async def send_json(send: Send, body: object) -> None:
+    """A 200 with `body` as JSON, straight to ASGI: the simulators' stats routes."""
+    raw = json.dumps(body).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(raw))]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": raw})
