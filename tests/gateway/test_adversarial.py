@@ -3,11 +3,9 @@ crashed the gateway (issue 14), against a real gateway process on 127.0.0.1.
 
 Each test runs its attack for about a second, asserts every attack request got a bounded,
 typed answer (a 4xx, or a GraphQL error with its extensions.code), and that `/healthz`, asked
-every few milliseconds from another thread meanwhile, answered each time within 300 ms: the
+every few milliseconds from another thread meanwhile, answered each time within 100 ms: the
 attack never held the event loop. Before the fixes these attacks froze it for seconds (24 s for
-nested fragments); the bound is set to catch a freeze, not to time a healthy loop on a shared
-2-core CI machine, where a GC pause or a neighbour's burst alone can reach 100 ms (latency is
-measured by `make bench` and `make soak`, not here).
+nested fragments).
 """
 
 from __future__ import annotations
@@ -30,7 +28,7 @@ from providers.campaignlark.sandbox import SANDBOX_API_KEY as LARK_KEY
 from tests.fleet.procs import Process
 from tests.live_gateway import start
 
-HEALTHY_MS = 300
+HEALTHY_MS = 100
 MAX_TOKENS = 2_000  # the default
 HEADER_TIMEOUT = BODY_TIMEOUT = 1.0  # short, so the tests are (10 s and 60 s by default)
 SLACK = 1.5  # seconds a timer may fire late on a loaded machine

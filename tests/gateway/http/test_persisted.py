@@ -61,6 +61,25 @@ async def test_an_unknown_hash_is_not_found_then_registered_by_its_text() -> Non
     assert registered.json() == by_hash.json() and "errors" not in by_hash.json()
 
 
+async def test_a_persisted_query_key_spelt_with_json_escapes_is_still_one() -> None:
+    # A body with no safelist to check and no "persistedQuery" in it passes through undecoded;
+    # the same key written with JSON escapes must still be found.
+    async with gateway() as gw:
+        await gw.http.post(
+            "/graphql", json={"query": CAPABILITIES, "extensions": hashed(CAPABILITIES)}
+        )
+        escaped = json.dumps({"extensions": hashed(CAPABILITIES)}).replace(
+            "persistedQuery", "persisted\\u0051uery"
+        )
+        assert b"persistedQuery" not in escaped.encode()
+        by_hash = await gw.http.post(
+            "/graphql", content=escaped, headers={"content-type": "application/json"}
+        )
+    assert by_hash.status_code == 200, by_hash.text
+    assert "errors" not in by_hash.json()
+    assert by_hash.json()["data"]["providers"]
+
+
 async def test_queries_may_come_as_get_by_hash_and_mutations_never_do() -> None:
     async with gateway() as gw:
         await gw.http.post(
