@@ -222,10 +222,13 @@ def admission_for(rate_limit: str | None, share: float = DEFAULT_BACKGROUND_SHAR
 
 
 def _admitted(rate: Rate) -> Rate:
-    # A fiftieth of the budget (10 a minute of Heymarket's 500) stays free for catalogue
-    # loads and single mutations arriving during an import. Every request of a bulk, its
-    # follow-ups included, is admitted here, so none of them needs that room.
-    spare = max(1, rate.requests // 50)
+    # A hundredth of the budget (5 a minute of Heymarket's 500) stays free for catalogue
+    # loads and single mutations arriving during a bulk, so the bulk's requests do not pile up
+    # at the shared pacer behind them. A single mutation no longer needs more: the shared pacer
+    # lets interactive calls go first (priority.py). Every request of a bulk, its follow-ups
+    # included, is admitted here, so none of them needs that room. (A fiftieth, with the
+    # schedule's 2 % stretch on top, held a bulk of new contacts to 473 a minute.)
+    spare = max(1, rate.requests // 100)
     return Rate(max(1, rate.requests - spare), rate.period)
 
 
