@@ -61,6 +61,9 @@ _TYPES = {
     "application/x-jsonlines": RowFormat.NDJSON,
 }
 _FORMATS_TOLD = "give format: CSV or NDJSON"
+# json.dumps(fields, ensure_ascii=False), without building an encoder per call (dumps does for
+# any non-default option): the same text.
+_fields_json = json.JSONEncoder(ensure_ascii=False).encode
 BOM = "\ufeff"
 
 
@@ -262,7 +265,7 @@ def _csv_records(stream: BinaryIO, offset: int) -> Iterator[Record]:
             header_due = False
             continue
         problem = "this row is not UTF-8 text" if bad else None
-        yield Record(json.dumps(fields, ensure_ascii=False), problem, position)
+        yield Record(_fields_json(fields), problem, position)
 
 
 def _ndjson_records(stream: BinaryIO, offset: int) -> Iterator[Record]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -33,7 +34,7 @@ from gateway.imports.formats import COLUMNS
 from gateway.schema.enums import SubscriptionStatus
 from gateway.schema.inputs import ContactInput
 from gateway.schema.scalars import SCALAR_MAP
-from gateway.schema.translate import to_draft
+from gateway.schema.translate import draft_of, to_draft
 from gateway.store.imports import InputRow, RowFormat
 from providers.errors import ErrorCode, Failure, ProviderError
 from providers.model import ContactDraft
@@ -79,11 +80,11 @@ def judge(
                 None,
                 None,
             )
-        variables, notes = _from_csv(fields, header)
-        contact = _csv_contact(variables)
-        if contact is not None:
+        variables, notes = _from_csv(fields, _columns(header))
+        values = _csv_values(variables)
+        if values is not None:
             phone, email = variables.get("phone"), variables.get("email")
-            return Judged(_checked(contact, region), phone, email, notes)
+            return Judged(_checked(values, region), phone, email, notes)
     else:
         try:
             variables = json.loads(row.raw)
@@ -95,15 +96,23 @@ def judge(
     return Judged(_draft(variables, region), phone, email, notes)
 
 
-def _from_csv(fields: list[str], header: tuple[str, ...]) -> tuple[dict[str, Any], tuple[str, ...]]:
+@functools.lru_cache(maxsize=64)
+def _columns(header: tuple[str, ...]) -> tuple[tuple[str, str | None], ...]:
+    """Each header name with the ContactInput field it fills (None: a custom field), worked
+    out once per header rather than once per cell."""
+    return tuple((name, COLUMNS.get(name.lower())) for name in header)
+
+
+def _from_csv(
+    fields: list[str], columns: tuple[tuple[str, str | None], ...]
+) -> tuple[dict[str, Any], tuple[str, ...]]:
     contact: dict[str, Any] = {}
     custom: dict[str, str] = {}
     notes: tuple[str, ...] = ()
-    for name, cell in zip(header, fields, strict=True):
+    for (name, key), cell in zip(columns, fields, strict=True):
         value = cell.strip()
         if not value:
             continue
-        key = COLUMNS.get(name.lower())
         if key == "tags":
             contact["tags"] = [tag.strip() for tag in value.split(";") if tag.strip()]
         elif key == "status":
@@ -152,23 +161,30 @@ _CSV_FIELDS = {
 _STATUSES: dict[str, Any] = {member.name: member for member in SubscriptionStatus}
 
 
-def _csv_contact(variables: dict[str, Any]) -> ContactInput | None:
-    """The ContactInput GraphQL would coerce a CSV row's values into; None when a value needs
-    GraphQL's own judgement (a status that names no member)."""
-    given: dict[str, Any] = {}
+# A ContactInput left empty: each field in its order, with its default.
+_EMPTY_CONTACT: dict[str, Any] = dict(vars(ContactInput()))
+
+
+def _csv_values(variables: dict[str, Any]) -> dict[str, Any] | None:
+    """The attributes of the ContactInput GraphQL would coerce a CSV row's values into (every
+    field, in field order, as to_draft reads them), without building it; None when a value
+    needs GraphQL's own judgement (a status that names no member)."""
+    values = dict(_EMPTY_CONTACT)
     for key, value in variables.items():
         if key == "status":
             member = _STATUSES.get(value)
             if member is None:
                 return None
-            given["status"] = member
+            values["status"] = member
         else:
-            given[_CSV_FIELDS[key]] = value
-    return ContactInput(**given)
+            values[_CSV_FIELDS[key]] = value
+    return values
 
 
-def _checked(contact: ContactInput, region: str) -> ContactDraft | Failure:
+def _checked(contact: ContactInput | dict[str, Any], region: str) -> ContactDraft | Failure:
     try:
+        if isinstance(contact, dict):
+            return draft_of(contact, region)
         return to_draft(contact, region)
     except ProviderError as error:
         return error.failure
