@@ -258,7 +258,7 @@ def _csv_records(stream: BinaryIO, offset: int) -> Iterator[Record]:
             yield Record("[]", f"this row is not CSV: {exc}", position)
             continue
         bad, undecodable = undecodable, False
-        if not any(field.strip() for field in fields):
+        if not "".join(fields).strip():  # every cell empty (one string: no generator a row)
             continue
         if header_due:
             header_due = False
