@@ -159,15 +159,16 @@ _CSV_FIELDS = {
 _STATUSES: dict[str, Any] = {member.name: member for member in SubscriptionStatus}
 
 
-# A ContactInput left empty: each field in its order, with its default.
-_EMPTY_CONTACT: dict[str, Any] = dict(vars(ContactInput()))
+# ContactInput's fields in order: which bad value is reported first follows it.
+_FIELD_ORDER = {name: n for n, name in enumerate(vars(ContactInput()))}
 
 
 def _csv_values(variables: dict[str, Any]) -> dict[str, Any] | None:
-    """The attributes of the ContactInput GraphQL would coerce a CSV row's values into (every
-    field, in field order, as to_draft reads them), without building it; None when a value
-    needs GraphQL's own judgement (a status that names no member)."""
-    values = dict(_EMPTY_CONTACT)
+    """What to_draft reads of the ContactInput GraphQL would coerce a CSV row's values into,
+    without building it: the given values in field order (the fields left out are UNSET, or
+    a default whose draft value is the draft's default: fieldMode MERGE, enrollInJourneys
+    false); None when a value needs GraphQL's own judgement (a status naming no member)."""
+    values: dict[str, Any] = {}
     for key, value in variables.items():
         if key == "status":
             member = _STATUSES.get(value)
@@ -176,6 +177,8 @@ def _csv_values(variables: dict[str, Any]) -> dict[str, Any] | None:
             values["status"] = member
         else:
             values[_CSV_FIELDS[key]] = value
+    if len(values) > 1:
+        values = dict(sorted(values.items(), key=lambda item: _FIELD_ORDER[item[0]]))
     return values
 
 
