@@ -9,9 +9,12 @@ Inline contacts (startContactImport's `contacts`) are stored as the same JSON ob
 A CSV row skips the GraphQL coercion when it cannot change anything: its cells are text, so each
 column is a String, a list of Strings (tags), the CustomFields object (whose parse_value keeps
 it as it is) or a status, and coercing such values is the identity but for a status name (its
-enum member). The row is then built straight into the ContactInput coercion would have built;
-a status that names no member takes the GraphQL path, for GraphQL's words. Coercing and
-converting every row was about a third of an import's CPU (bench/profile.py, `make bench` 7).
+enum member). The row's values then go straight to the checks `to_draft` would apply to the
+ContactInput coercion would have built (`draft_of`: the given values in the input's field
+order, without building it); a status that names no member takes the GraphQL path, for
+GraphQL's words. Coercing and converting every row was about a third of an import's CPU
+(bench/profile.py, `make bench` 7). The differential tests (tests/gateway/imports/
+test_rows.py) hold the two paths to the same drafts and refusals.
 """
 
 from __future__ import annotations
