@@ -19,7 +19,7 @@ loopback, each a child process (bench.servers), the gateway too (bench.gateway_s
     RSS read from /proc every 50 ms during the upload and the job, its peak growth over the
     RSS before; the gateway's CPU (from /proc) per contact, upload included.
 
-    .venv/bin/python -m bench.run --only 7 [--import-seconds 30]
+    .venv/bin/python -m bench.run --only 7 [--import-seconds 30] [--import-case a ...]
 """
 
 from __future__ import annotations
@@ -411,25 +411,32 @@ def big_import(
 
 
 def section(
-    folder: Path, import_seconds: float, big: int, extra: dict[str, object]
+    folder: Path,
+    import_seconds: float,
+    big: int,
+    extra: dict[str, object],
+    cases: frozenset[str] = frozenset("abc"),
 ) -> tuple[str, list[str]]:
+    """The cases asked for (`--import-case a`: (a) alone, in about half a minute)."""
     checks: list[str] = []
-    a_rows, a_checks = trackly_import(folder, extra)
-    checks += a_checks
-    b_rows: list[list[object]] = []
-    for budget in BUDGETS:
-        row, b_checks = budget_import(folder, budget, import_seconds, extra)
-        b_rows.append(row)
-        checks += b_checks
-    c_rows, c_checks = big_import(folder, big, extra)
-    checks += c_checks
-    text = "\n".join(
-        [
+    tables: list[str] = []
+    if "a" in cases:
+        a_rows, a_checks = trackly_import(folder, extra)
+        checks += a_checks
+        tables.append(
             table(
                 "7. Imports (a): Trackly, 100,000 contacts, 50 ms a bulk request",
                 ["case", "provider-bound ideal", "measured", "ratio", "notes"],
                 a_rows,
-            ),
+            )
+        )
+    if "b" in cases:
+        b_rows: list[list[object]] = []
+        for budget in BUDGETS:
+            row, b_checks = budget_import(folder, budget, import_seconds, extra)
+            b_rows.append(row)
+            checks += b_checks
+        tables.append(
             table(
                 "7. Imports (b): budget kept busy at the documented limits, in real time",
                 [
@@ -444,7 +451,12 @@ def section(
                     "contacts processed",
                 ],
                 b_rows,
-            ),
+            )
+        )
+    if "c" in cases:
+        c_rows, c_checks = big_import(folder, big, extra)
+        checks += c_checks
+        tables.append(
             table(
                 "7. Imports (c): a big CSV, memory and CPU",
                 [
@@ -457,7 +469,6 @@ def section(
                     "answers",
                 ],
                 c_rows,
-            ),
-        ]
-    )
-    return text, checks
+            )
+        )
+    return "\n".join(tables), checks

@@ -374,6 +374,12 @@ def main() -> None:
     parser.add_argument(
         "--import-contacts", type=int, default=1_000_000, help="7 (c): the big CSV's contacts"
     )
+    parser.add_argument(
+        "--import-case",
+        choices=["a", "b", "c"],
+        action="append",
+        help="7: run only this case (repeatable; default: all three)",
+    )
     parser.add_argument("--markdown", help="also write the tables to this file")
     parser.add_argument(
         "--set", action="append", default=[], metavar="KEY=VALUE", help="a [gateway] key"
@@ -392,7 +398,13 @@ def main() -> None:
             "4": lambda: workers(folder, args.seconds),
             "5": lambda: persisted_first_call(folder),
             "6": lambda: heymarket_import.section(folder),
-            "7": lambda: imports.section(folder, args.import_seconds, args.import_contacts, EXTRA),
+            "7": lambda: imports.section(
+                folder,
+                args.import_seconds,
+                args.import_contacts,
+                EXTRA,
+                cases=frozenset(args.import_case or "abc"),
+            ),
         }
         for key, section in sections.items():
             if args.only and key != args.only:

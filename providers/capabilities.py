@@ -120,9 +120,12 @@ class Capabilities:
     def warnings(self, contact: ContactDraft) -> list[str]:
         """One warning per given input the provider has nowhere to keep."""
         notes = []
-        for attr, name in INPUTS:
+        stored = self.stored
+        for attr, name in _WARNED:
+            if name in stored:  # first: most inputs are stored, and then the value is not read
+                continue
             value = getattr(contact, attr)
-            if name in self.stored or value is None or value is False or name == "fieldMode":
+            if value is None or value is False:
                 continue
             if name in OPTIONS:
                 notes.append(f"{name} options were ignored: {self._reason(name)}")
@@ -150,7 +153,12 @@ OPTIONS = frozenset({"trackly", "heymarket"})
 
 
 def _attribute(name: str) -> str:
-    return next(attr for attr, input_name in INPUTS if input_name == name)
+    return _ATTRIBUTES[name]
+
+
+_ATTRIBUTES = {input_name: attr for attr, input_name in INPUTS}
+# The inputs a warning can be about: fieldMode is how to write, never a value kept or not.
+_WARNED = tuple((attr, name) for attr, name in INPUTS if name != "fieldMode")
 
 
 def rate_limit_of(kind: type[ProviderSettings], settings: ProviderSettings | None) -> str | None:

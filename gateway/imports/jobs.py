@@ -53,6 +53,10 @@ class Changes:
         for queue in self.watchers.get(job.id, ()):
             queue.put_nowait(job)
 
+    def watched(self, job_id: str) -> bool:
+        """Whether anyone in this process watches the job (else a change need not be read)."""
+        return job_id in self.watchers
+
     def watch(self, job_id: str) -> asyncio.Queue[JobRecord]:
         queue: asyncio.Queue[JobRecord] = asyncio.Queue()
         self.watchers.setdefault(job_id, []).append(queue)

@@ -9,18 +9,21 @@ Inline contacts (startContactImport's `contacts`) are stored as the same JSON ob
 A CSV row skips the GraphQL coercion when it cannot change anything: its cells are text, so each
 column is a String, a list of Strings (tags), the CustomFields object (whose parse_value keeps
 it as it is) or a status, and coercing such values is the identity but for a status name (its
-enum member). The row is then built straight into the ContactInput coercion would have built;
-a status that names no member takes the GraphQL path, for GraphQL's words. Coercing and
-converting every row was about a third of an import's CPU (bench/profile.py, `make bench` 7).
+enum member). The row's values then go straight to the checks `to_draft` would apply to the
+ContactInput coercion would have built (`draft_of`: the given values in the input's field
+order, without building it); a status that names no member takes the GraphQL path, for
+GraphQL's words. Coercing and converting every row was about a third of an import's CPU
+(bench/profile.py, `make bench` 7). The differential tests (tests/gateway/imports/
+test_rows.py) hold the two paths to the same drafts and refusals.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import json
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import strawberry
 from graphql import GraphQLError, GraphQLInputType, Undefined
@@ -33,7 +36,7 @@ from gateway.imports.formats import COLUMNS
 from gateway.schema.enums import SubscriptionStatus
 from gateway.schema.inputs import ContactInput
 from gateway.schema.scalars import SCALAR_MAP
-from gateway.schema.translate import to_draft
+from gateway.schema.translate import draft_of, to_draft
 from gateway.store.imports import InputRow, RowFormat
 from providers.errors import ErrorCode, Failure, ProviderError
 from providers.model import ContactDraft
@@ -56,8 +59,7 @@ _SCHEMA = strawberry.Schema(query=_Rows, config=StrawberryConfig(scalar_map=SCAL
 _CONTACT_TYPE: GraphQLInputType = _SCHEMA._schema.get_type("ContactInput")  # type: ignore[assignment]
 
 
-@dataclass(frozen=True, slots=True)
-class Judged:
+class Judged(NamedTuple):  # a tuple: one is made per row sent (`make bench` 7 (a))
     item: ContactDraft | Failure
     phone: str | None  # as given, for the failed item's report
     email: str | None
@@ -79,11 +81,11 @@ def judge(
                 None,
                 None,
             )
-        variables, notes = _from_csv(fields, header)
-        contact = _csv_contact(variables)
-        if contact is not None:
+        variables, notes = _from_csv(fields, _columns(header))
+        values = _csv_values(variables)
+        if values is not None:
             phone, email = variables.get("phone"), variables.get("email")
-            return Judged(_checked(contact, region), phone, email, notes)
+            return Judged(_checked(values, region), phone, email, notes)
     else:
         try:
             variables = json.loads(row.raw)
@@ -95,15 +97,23 @@ def judge(
     return Judged(_draft(variables, region), phone, email, notes)
 
 
-def _from_csv(fields: list[str], header: tuple[str, ...]) -> tuple[dict[str, Any], tuple[str, ...]]:
+@functools.lru_cache(maxsize=64)
+def _columns(header: tuple[str, ...]) -> tuple[tuple[str, str | None], ...]:
+    """Each header name with the ContactInput field it fills (None: a custom field), worked
+    out once per header rather than once per cell."""
+    return tuple((name, COLUMNS.get(name.lower())) for name in header)
+
+
+def _from_csv(
+    fields: list[str], columns: tuple[tuple[str, str | None], ...]
+) -> tuple[dict[str, Any], tuple[str, ...]]:
     contact: dict[str, Any] = {}
     custom: dict[str, str] = {}
     notes: tuple[str, ...] = ()
-    for name, cell in zip(header, fields, strict=True):
+    for (name, key), cell in zip(columns, fields, strict=True):
         value = cell.strip()
         if not value:
             continue
-        key = COLUMNS.get(name.lower())
         if key == "tags":
             contact["tags"] = [tag.strip() for tag in value.split(";") if tag.strip()]
         elif key == "status":
@@ -152,23 +162,33 @@ _CSV_FIELDS = {
 _STATUSES: dict[str, Any] = {member.name: member for member in SubscriptionStatus}
 
 
-def _csv_contact(variables: dict[str, Any]) -> ContactInput | None:
-    """The ContactInput GraphQL would coerce a CSV row's values into; None when a value needs
-    GraphQL's own judgement (a status that names no member)."""
-    given: dict[str, Any] = {}
+# ContactInput's fields in order: which bad value is reported first follows it.
+_FIELD_ORDER = {name: n for n, name in enumerate(vars(ContactInput()))}
+
+
+def _csv_values(variables: dict[str, Any]) -> dict[str, Any] | None:
+    """What to_draft reads of the ContactInput GraphQL would coerce a CSV row's values into,
+    without building it: the given values in field order (the fields left out are UNSET, or
+    a default whose draft value is the draft's default: fieldMode MERGE, enrollInJourneys
+    false); None when a value needs GraphQL's own judgement (a status naming no member)."""
+    values: dict[str, Any] = {}
     for key, value in variables.items():
         if key == "status":
             member = _STATUSES.get(value)
             if member is None:
                 return None
-            given["status"] = member
+            values["status"] = member
         else:
-            given[_CSV_FIELDS[key]] = value
-    return ContactInput(**given)
+            values[_CSV_FIELDS[key]] = value
+    if len(values) > 1:
+        values = dict(sorted(values.items(), key=lambda item: _FIELD_ORDER[item[0]]))
+    return values
 
 
-def _checked(contact: ContactInput, region: str) -> ContactDraft | Failure:
+def _checked(contact: ContactInput | dict[str, Any], region: str) -> ContactDraft | Failure:
     try:
+        if isinstance(contact, dict):
+            return draft_of(contact, region)
         return to_draft(contact, region)
     except ProviderError as error:
         return error.failure

@@ -319,6 +319,10 @@ class ImportRunner:
             self._settled.add(task)
 
     async def _publish(self, job_id: str) -> None:
+        # Read back only for a watcher here: a job nobody follows in this process would cost
+        # a store round trip per checkpoint for nothing (other processes read the store).
+        if not self.imports.changes.watched(job_id):
+            return
         job = await self.store.get(job_id)
         if job is not None:
             self.imports.changes.publish(job)

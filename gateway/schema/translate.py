@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from strawberry import UNSET
@@ -34,8 +34,14 @@ def to_draft(contact: ContactInput, region: str) -> ContactDraft:
     usually gives two or three of fifteen): left out (UNSET) or null, a field keeps the
     draft's default.
     """
+    return draft_of(vars(contact), region)
+
+
+def draft_of(values: Mapping[str, Any], region: str) -> ContactDraft:
+    """`to_draft` of a ContactInput whose attributes are `values` (each of its fields, in its
+    field order: the order decides which bad value is reported first), without building it."""
     draft: dict[str, Any] = {}
-    for name, value in vars(contact).items():
+    for name, value in values.items():
         if value is not UNSET and value is not None:
             check_value = _CHECKS.get(name)
             if check_value is not None:

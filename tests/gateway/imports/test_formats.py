@@ -96,6 +96,7 @@ def test_csv_records_skip_blank_rows_and_resume_from_any_offset(tmp_path: Path) 
         b"+14155552671,plain\r\n"
         b"\r\n"
         b",,\r\n"
+        b" ,\t,  \r\n"  # cells of spaces and tabs only: blank too
         b'+14155552672,"two\nlines, quoted"\r\n'
         b"+14155552673,caf\xe9\r\n"
         b"+14155552674,last"

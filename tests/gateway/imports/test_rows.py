@@ -118,6 +118,11 @@ DIFFERENTIAL_ROWS = [
     ("(415) 555-2675", "", "", "", "", "Unsubscribed", "a;b;c", "x" * 5_000, "stray"),
     ("", "", "", "", "", "", "", "", ""),
     ("+14155550123", "", "", "", "", "", "", "", ""),
+    # Several bad values: the first in ContactInput's field order is the one reported (the
+    # CSV path checks the row's values without building the ContactInput, in that order).
+    ("12345", "not-an-email", "", "", "12", "", "", "", ""),
+    ("", "not-an-email", "", "", "12", "", "", "", ""),
+    ("(415) 555-2676", "", "", "", "12", "maybe", "", "", ""),
 ]  # fmt: skip
 
 
@@ -170,3 +175,18 @@ def test_csv_rows_with_known_statuses_skip_graphql_coercion(
     assert len(coerced) == 1
     assert isinstance(refused.item, Failure)
     assert refused.item.code is ErrorCode.INVALID_STATUS
+
+
+def test_a_csv_rows_first_bad_value_is_found_in_field_order_whatever_the_column_order() -> None:
+    # The CSV path checks a row's values without building its ContactInput; the value reported
+    # must still be the first bad one in ContactInput's field order (as a bulk reports it), not
+    # in the file's column order.
+    header = ("list_number", "email", "phone")
+    as_csv = judge(
+        InputRow(0, json.dumps(["12", "not-an-email", "12345"])), RowFormat.CSV, header, "US"
+    )
+    variables = {"listNumber": "12", "email": "not-an-email", "phone": "12345"}
+    as_json = judge(InputRow(0, json.dumps(variables)), RowFormat.NDJSON, None, "US")
+    assert isinstance(as_csv.item, Failure)
+    assert (as_csv.item.code, as_csv.item.field) == (ErrorCode.INVALID_PHONE, "phone")
+    assert as_csv.item == as_json.item

@@ -17,7 +17,7 @@ from pydantic import SecretStr
 from gateway.config import GatewaySettings
 from gateway.imports import runner as runner_module
 from gateway.imports.intake import input_path
-from gateway.imports.jobs import Imports
+from gateway.imports.jobs import Changes, Imports
 from gateway.imports.runner import ImportRunner
 from gateway.sandbox import Sandbox
 from gateway.service import ContactService
@@ -196,3 +196,16 @@ async def test_a_job_that_just_succeeded_is_not_noted_as_stopped_mid_send(
     assert done["status"] == "SUCCEEDED"
     assert not [warning for warning in done["warnings"] if "stopped" in warning]
     assert done["succeeded"] == 2
+
+
+def test_the_change_feed_says_whether_anyone_here_watches_a_job() -> None:
+    # The runner reads a job back after a checkpoint only for a watcher in this process (each
+    # read is a store round trip, a hundred a Trackly import of 100,000 contacts).
+    changes = Changes()
+    assert not changes.watched("a")
+    first, second = changes.watch("a"), changes.watch("a")
+    assert changes.watched("a") and not changes.watched("b")
+    changes.unwatch("a", first)
+    assert changes.watched("a")
+    changes.unwatch("a", second)
+    assert not changes.watched("a")

@@ -214,6 +214,47 @@ async def test_an_input_is_read_in_batches_and_resumed_where_it_stopped(
     assert job is not None and job.total == 25
 
 
+async def test_only_commits_whose_loss_is_harmless_skip_the_fsync(
+    tmp_path: Path, workers: list[Worker]
+) -> None:
+    # Claims and an input's rows but its last are committed with synchronous = NORMAL (lost
+    # only with the machine, and then done again the same); the job, the last rows (the file
+    # is deleted after them) and every checkpoint are FULL; the connection stays FULL.
+    worker = workers[0]
+    statements: list[str] = []
+    await worker.database.run(lambda connection: connection.set_trace_callback(statements.append))
+    await worker.store.create(new_job(size=10, source=str(tmp_path / "in.input")))
+    reading = await worker.claim()
+    assert isinstance(reading, ReadInput)
+    assert await worker.store.add_rows(reading, rows(10), 100, False, NOW)
+    chunk = await worker.claim()
+    assert isinstance(chunk, ChunkWork)
+    more = [InputRow(i, "{}") for i in range(10, 15)]
+    assert await worker.store.add_rows(reading, more, 150, True, NOW)
+    assert await worker.store.checkpoint(chunk, outcome(chunk), NOW)
+    await worker.database.run(lambda connection: connection.set_trace_callback(None))
+
+    level, commits = "FULL", []
+    for statement in statements:
+        if statement.startswith("PRAGMA synchronous = "):
+            value = statement.rsplit(" ", 1)[1]
+            level = {"1": "NORMAL", "2": "FULL"}.get(value, value)
+        elif statement in ("COMMIT", "BEGIN IMMEDIATE"):
+            commits.append((statement, level))
+    assert [level for statement, level in commits if statement == "COMMIT"] == [
+        "FULL",  # the job
+        "NORMAL",  # claiming its input
+        "NORMAL",  # rows 0-9
+        "NORMAL",  # claiming chunk 0
+        "FULL",  # rows 10-14, the last
+        "FULL",  # chunk 0's checkpoint
+    ]
+    (synchronous,) = await worker.database.run(
+        lambda connection: connection.execute("PRAGMA synchronous").fetchone()
+    )
+    assert synchronous == 2  # FULL, for the idempotency keys and the rest
+
+
 async def test_a_failed_job_says_why_and_purge_deletes_finished_jobs(
     workers: list[Worker],
 ) -> None:
