@@ -70,7 +70,7 @@ async def test_the_fleet_shares_one_small_burst_then_one_pace(links: LinkFactory
         for _ in range(2)
     ]
     burst = pacers[0].schedule.burst
-    assert burst == 6  # half the room the 0.1 s margin leaves in a second, rounded up
+    assert burst == 5  # half the room the 0.1 s margin leaves in a second
     for n in range(burst):
         assert await pacers[n % 2].acquire(max_wait=0) == 0
     with pytest.raises(PacingExceeded):

@@ -9,6 +9,7 @@ import itertools
 import pytest
 
 from providers.resilience.pacing import (
+    LATE_SLACK,
     WINDOW_MARGIN,
     Gcra,
     GcraPacer,
@@ -40,11 +41,11 @@ def test_a_rate_that_is_not_one_is_refused(text: str) -> None:
 @pytest.mark.parametrize(
     ("rate", "margin", "interval", "burst"),
     [
-        (Rate(500, 60.0), 0.0, 60 * WINDOW_MARGIN / 500, 5),  # Heymarket's: every 122 ms
+        (Rate(500, 60.0), 0.0, 60 * WINDOW_MARGIN / 500, 4),  # Heymarket's: every 122 ms
         (Rate(100, 1.0), 0.0, WINDOW_MARGIN / 100, 1),  # CampaignLark's, no margin: no room
-        (Rate(100, 1.0), 0.02, (WINDOW_MARGIN + 0.02) / 100, 2),  # ... the default margin
-        (Rate(100, 1.0), 0.05, (WINDOW_MARGIN + 0.05) / 100, 4),
-        (Rate(100, 1.0), 0.1, (WINDOW_MARGIN + 0.1) / 100, 6),
+        (Rate(100, 1.0), 0.02, (WINDOW_MARGIN + 0.02) / 100, 1),  # ... the default margin
+        (Rate(100, 1.0), 0.05, (WINDOW_MARGIN + 0.05) / 100, 3),
+        (Rate(100, 1.0), 0.1, (WINDOW_MARGIN + 0.1) / 100, 5),
         (Rate(1, 1.0), 0.0, WINDOW_MARGIN, 1),
     ],
 )
@@ -63,15 +64,15 @@ async def test_a_budget_goes_out_evenly_after_a_small_burst() -> None:
         await pacer.acquire()
         sent.append(clock.now)
     interval = 60 * WINDOW_MARGIN / 500
-    assert sent[:5] == [sent[0]] * 5  # the burst
-    gaps = [b - a for a, b in itertools.pairwise(sent[4:])]
-    assert gaps == pytest.approx([interval] * 5)
+    assert sent[:4] == [sent[0]] * 4  # the burst
+    gaps = [b - a for a, b in itertools.pairwise(sent[3:])]
+    assert gaps == pytest.approx([interval] * 6)
 
 
 async def test_a_waiter_woken_a_little_late_keeps_the_schedule() -> None:
-    # A busy event loop wakes a sleeper late. With no tolerance each late wake-up pushed the
-    # schedule back for good: 3 % of a 100/second budget on a loaded machine. With a burst of
-    # 2, lateness under one interval is made up by the next slot.
+    # A busy event loop wakes a sleeper late. With a burst of 1 each late wake-up pushed the
+    # schedule back for good: 3 % of a 100/second budget on a loaded machine. A slot taken
+    # less than LATE_SLACK of an interval late is still the slot that was due.
     clock = FakeClock()
     late = 0.003  # of the 10.4 ms interval
 
@@ -79,14 +80,27 @@ async def test_a_waiter_woken_a_little_late_keeps_the_schedule() -> None:
         await clock.sleep(seconds + late)
 
     pacer = GcraPacer(Rate(100, 1.0), margin=0.02, clock=clock, sleep=oversleep)
-    assert pacer.schedule.burst == 2
+    assert pacer.schedule.burst == 1
     start = clock.now
     for _ in range(1_000):
         await pacer.acquire()
     interval = (WINDOW_MARGIN + 0.02) / 100
-    # 1,000 slots in 998 intervals (the burst of 2 at the start) plus the last one's lateness:
-    # without the tolerance it took 1,000 x (interval + 3 ms), 29 % longer.
-    assert clock.now - start == pytest.approx(998 * interval + late, abs=1e-6)
+    # 1,000 slots in 999 intervals plus the last one's lateness: when each late wake-up moved
+    # the schedule, they took 999 x (interval + 3 ms), 29 % longer.
+    assert clock.now - start == pytest.approx(999 * interval + late, abs=1e-6)
+
+
+async def test_a_caller_long_after_its_slot_starts_the_schedule_again() -> None:
+    # Later than LATE_SLACK of an interval the pacer was idle: no catching up in a burst.
+    clock = FakeClock()
+    pacer = GcraPacer(Rate(100, 1.0), margin=0.02, clock=clock, sleep=clock.sleep)
+    interval = pacer.schedule.interval
+    await pacer.acquire()
+    clock.now += interval * (1 + LATE_SLACK) + 0.001  # past the slot and its slack
+    assert await pacer.acquire() == 0
+    started = clock.now
+    await pacer.acquire()
+    assert clock.now - started == pytest.approx(interval)
 
 
 @pytest.mark.looptime
