@@ -20,9 +20,12 @@ again after the wait the provider asked for.
 
 Finished jobs are deleted `retention_seconds` after they end.
 
-Extension points, for what is not here yet: a fleet queue replaces the SQLite store behind
-`ImportStore` (claim/checkpoint keep their meaning); the interactive-first budget share goes
-around `_send`'s call to the service (the one place an import spends provider budget).
+The store is SQLite (one host) or, with gateway.redis_url, Redis with a saq queue (a fleet:
+gateway/store/redis_imports.py); the worker is the same. Its leases are renewed every
+`RENEW_EVERY` seconds (a Redis lease is a heartbeat; a SQLite one ends with the process).
+
+Extension point, for what is not here yet: the interactive-first budget share goes around
+`_send`'s call to the service (the one place an import spends provider budget).
 """
 
 from __future__ import annotations
@@ -61,6 +64,7 @@ READ_BATCH = 1_000  # rows stored per transaction while an input is read
 IDLE_POLL = 0.5  # seconds between looks for work made by other processes
 CANCEL_POLL = 0.1  # seconds between looks for jobs cancelled elsewhere, while chunks run
 PURGE_EVERY = 3_600.0
+RENEW_EVERY = 1.0  # seconds between renewals of this worker's leases (the Redis heartbeat)
 MAX_DEFER = 60.0  # longest pause before a chunk turned away is sent again
 _TURNED_AWAY = frozenset({Origin.PACING, Origin.CIRCUIT})
 Clock = Callable[[], float]
@@ -87,6 +91,7 @@ class ImportRunner:
         self._wake = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
         self._purged_at = float("-inf")
+        self._renewed_at = float("-inf")
         self._stopping = False
         imports.changes.stop = self.stop_job
         imports.changes.wake = self._wake.set
@@ -120,6 +125,7 @@ class ImportRunner:
     async def _loop(self) -> None:
         while not self._stopping:
             try:
+                await self._renew_if_due()
                 await self._purge_if_due()
                 await self._claim()
                 await self._stop_cancelled()
@@ -154,6 +160,14 @@ class ImportRunner:
         jobs = sorted({work.job.id for work in self._running.values()})
         for job_id in await self.store.cancelled(jobs):
             self.stop_job(job_id)
+
+    async def _renew_if_due(self) -> None:
+        # The loop's own clock, not self.clock (tests move that one by hand).
+        now = asyncio.get_running_loop().time()
+        if now - self._renewed_at < RENEW_EVERY:
+            return
+        self._renewed_at = now
+        await self.store.renew(self.owner.token, self.clock())
 
     async def _purge_if_due(self) -> None:
         now = self.clock()
