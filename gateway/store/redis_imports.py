@@ -48,6 +48,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import redis.asyncio as aioredis
 from redis.commands.core import AsyncScript
+from redis.typing import EncodableT, FieldT
 from saq import Job, Status
 from saq.queue.redis import RedisQueue
 
@@ -376,7 +377,7 @@ class RedisImportStore:
                 for row in rows[start : start + 1_000]:
                     pipe.rpush(rows_prefix + str(row.index // job.chunk_size), _row_text(row))
                 await pipe.execute()
-        fields: dict[str | bytes, str | int | float] = {
+        fields: dict[FieldT, EncodableT] = {
             "provider": job.provider.value,
             "status": "QUEUED",
             "row_format": job.row_format.value,

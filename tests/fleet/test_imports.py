@@ -118,10 +118,10 @@ async def test_a_job_outlives_the_gateway_that_took_it_and_ends_exact_on_the_oth
         # owner token is the name of its lock file in its data_dir.
         (lock,) = (tmp_path / "a" / "owners").glob("*.lock")
         leases = f"{namespace}:imports:leases:{job['id']}"
-        async with aioredis.Redis.from_url(redis_server.url) as redis:
+        async with aioredis.Redis.from_url(redis_server.url, decode_responses=True) as redis:
             while True:
                 seen = await job_state(at_first, job["id"])
-                holders = {h.decode() for h in await redis.hvals(leases)}
+                holders = {str(h) for h in await redis.hvals(leases)}
                 if seen["processed"] >= 10 and holders == {lock.stem}:
                     break
                 assert seen["status"] in ("QUEUED", "RUNNING"), seen
