@@ -31,7 +31,9 @@ from gateway.store import (
     SqliteDatabase,
     SqliteIdempotencyStore,
 )
+from gateway.store.imports import ImportStore
 from gateway.store.owners import OwnerLock
+from gateway.store.redis_imports import RedisImportStore
 from gateway.store.sqlite_imports import SqliteImportStore
 from providers.base import ContactAdapter, Runtime
 from providers.http import TransportWrapper, make_client
@@ -113,8 +115,15 @@ class GatewayRuntime:
                 max_bulk_contacts=settings.max_bulk_contacts,
             )
             owner = OwnerLock(settings.data_dir)  # this process, as the import leases name it
+            import_store: ImportStore = SqliteImportStore(database, owner)
+            if settings.redis_url is not None:  # a fleet: every process takes chunks of every job
+                redis_store = RedisImportStore.from_url(
+                    settings.redis_url.get_secret_value(), namespace=settings.redis_namespace
+                )
+                stack.push_async_callback(redis_store.aclose)
+                import_store = redis_store
             imports = Imports(
-                SqliteImportStore(database, owner),
+                import_store,
                 service,
                 data_dir=settings.data_dir,
                 region=settings.default_region,

@@ -26,8 +26,9 @@ provider budget) runs as background priority (providers/resilience/priority.py),
 account's pacer lets interactive calls go first and gives the import at most
 `gateway.import_budget_share` of the budget while they wait.
 
-Extension point, for what is not here yet: a fleet queue replaces the SQLite store behind
-`ImportStore` (claim/checkpoint keep their meaning).
+The store is SQLite (one host) or, with gateway.redis_url, Redis with a saq queue (a fleet:
+gateway/store/redis_imports.py); the worker is the same. Its leases are renewed every
+`RENEW_EVERY` seconds (a Redis lease is a heartbeat; a SQLite one ends with the process).
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ READ_BATCH = 1_000  # rows stored per transaction while an input is read
 IDLE_POLL = 0.5  # seconds between looks for work made by other processes
 CANCEL_POLL = 0.1  # seconds between looks for jobs cancelled elsewhere, while chunks run
 PURGE_EVERY = 3_600.0
+RENEW_EVERY = 1.0  # seconds between renewals of this worker's leases (the Redis heartbeat)
 MAX_DEFER = 60.0  # longest pause before a chunk turned away is sent again
 _TURNED_AWAY = frozenset({Origin.PACING, Origin.CIRCUIT})
 Clock = Callable[[], float]
@@ -97,6 +99,7 @@ class ImportRunner:
         self._wake = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
         self._purged_at = float("-inf")
+        self._renewed_at = float("-inf")
         self._stopping = False
         imports.changes.stop = self.stop_job
         imports.changes.wake = self._wake.set
@@ -130,6 +133,7 @@ class ImportRunner:
     async def _loop(self) -> None:
         while not self._stopping:
             try:
+                await self._renew_if_due()
                 await self._purge_if_due()
                 await self._claim()
                 await self._stop_cancelled()
@@ -170,6 +174,14 @@ class ImportRunner:
         jobs = sorted({work.job.id for work in self._running.values()})
         for job_id in await self.store.cancelled(jobs):
             self.stop_job(job_id)
+
+    async def _renew_if_due(self) -> None:
+        # The loop's own clock, not self.clock (tests move that one by hand).
+        now = asyncio.get_running_loop().time()
+        if now - self._renewed_at < RENEW_EVERY:
+            return
+        self._renewed_at = now
+        await self.store.renew(self.owner.token, self.clock())
 
     async def _purge_if_due(self) -> None:
         now = self.clock()

@@ -1,15 +1,16 @@
-"""The import store's contract, whatever holds the jobs (SQLite on one host today; a Redis-backed
-queue for a fleet later): jobs, their input rows, the chunks in flight, the failed items.
+"""The import store's contract, whatever holds the jobs (SQLite on one host, sqlite_imports.py;
+Redis with a saq queue for a fleet, redis_imports.py): jobs, their input rows, the chunks in
+flight, the failed items.
 
 A job's input is a sequence of rows, each at its 0-based index. Its work is cut in chunks of
 `chunk_size` consecutive rows; chunk `n` covers rows [n * chunk_size, (n + 1) * chunk_size).
 A worker (one per gateway process, named by an owner token) claims work: reading a job's input
 file into rows, or sending one chunk. A claim is a lease: no other worker is given the same
 work while its owner lives. A worker that dies loses its leases (how a store tells is its own:
-the SQLite store asks the operating system whether the owner process still runs; a Redis store
-would let a renewed TTL run out), and the next claim takes the work over from its last
-checkpoint. A chunk's outcome is checkpointed atomically with the end of its lease: counted once,
-or not at all.
+the SQLite store asks the operating system whether the owner process still runs; the Redis
+store lets a heartbeat the worker renews run out), and the next claim takes the work over from
+its last checkpoint. A chunk's outcome is checkpointed atomically with the end of its lease:
+counted once, or not at all.
 
     JobRecord     a job as stored (counts, timestamps, status)
     ReadInput     work: read the job's input file from `offset` on
@@ -167,6 +168,11 @@ class ImportStore(Protocol):
 
     async def claim(self, owner: str, now: float) -> Work | None:
         """The next work for worker `owner`, leased to it; None when there is none."""
+        ...
+
+    async def renew(self, owner: str, now: float) -> None:
+        """Keep worker `owner`'s leases alive; its runner calls it every `RENEW_EVERY` seconds
+        while the process runs (a store whose leases end with the process needs nothing)."""
         ...
 
     async def add_rows(

@@ -184,6 +184,9 @@ class SqliteImportStore:
             return ChunkWork(job, chunk, chunk * size, tuple(InputRow(*row) for row in rows), owner)
         return None
 
+    async def renew(self, owner: str, now: float) -> None:
+        return None  # a lease here lasts while its owner's flock is held: nothing to renew
+
     async def add_rows(
         self, work: ReadInput, rows: Sequence[InputRow], offset: int, done: bool, now: float
     ) -> bool:

@@ -1,60 +1,93 @@
-"""The SQLite import store: leases that two workers never share, checkpoints counted once, work
-taken over from a worker whose process ended, and jobs that finish, cancel and expire.
+"""Both import stores, SQLite and Redis (with its saq queue), against one contract: leases that
+two workers never share, checkpoints counted once, work taken over from a worker whose process
+ended, and jobs that finish, cancel and expire.
 
-Two workers are two SqliteDatabase connections with an OwnerLock each, on one file: what two
-gateway processes of one host have (the process-level test is tests/gateway/imports/
-test_processes.py).
+SQLite: two workers are two SqliteDatabase connections with an OwnerLock each, on one file:
+what two gateway processes of one host have (the process-level test is tests/gateway/imports/
+test_processes.py). Redis: two RedisImportStores with a client each, on a real redis-server:
+what two gateway processes of a fleet have (tests/fleet/test_imports.py runs real ones). A
+worker "dies" the way each store can tell: its flock is dropped (SQLite), or it stops renewing
+and its lease runs out (Redis).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+import redis.asyncio as aioredis
 
 from gateway.store.imports import (
     ChunkOutcome,
     ChunkWork,
     FailedRow,
     ImportStatus,
+    ImportStore,
     InputRow,
     NewJob,
     ReadInput,
     RowFormat,
 )
 from gateway.store.owners import OwnerLock
+from gateway.store.redis_imports import RedisImportStore
 from gateway.store.sqlite import SqliteDatabase
 from gateway.store.sqlite_imports import SqliteImportStore
 from providers.errors import ErrorCode, Failure, Origin
 from providers.model import ProviderName
+from tests.redis_server import RedisServer
 
 NOW = 1_700_000_000.0
+LEASE = 2  # the Redis store's lease in these tests: a dead worker's work is free after it
 
 
 class Worker:
-    def __init__(self, database: SqliteDatabase, owner: OwnerLock) -> None:
-        self.database = database
+    def __init__(self, store: ImportStore, owner: OwnerLock) -> None:
+        self.store = store
         self.owner = owner
-        self.store = SqliteImportStore(database, owner)
 
     async def claim(self, now: float = NOW) -> ReadInput | ChunkWork | None:
         return await self.store.claim(self.owner.token, now)
 
+    async def die(self) -> None:
+        """What the process' end does to its leases, as this store sees it."""
+        if isinstance(self.store, RedisImportStore):
+            await asyncio.sleep(LEASE + 0.5)  # it renews no more: its heartbeat runs out
+        else:
+            self.owner.release()  # what the kernel does when the process is killed
 
-@pytest.fixture
-async def workers(tmp_path: Path) -> AsyncIterator[list[Worker]]:
+
+@pytest.fixture(params=["sqlite", "redis"])
+async def workers(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[list[Worker]]:
     made: list[Worker] = []
+    closing: list[SqliteDatabase | RedisImportStore] = []
+    namespace = f"test-{uuid.uuid4().hex[:12]}"
     for _ in range(2):
         owner = OwnerLock(tmp_path)
         owner.acquire()
-        made.append(Worker(await SqliteDatabase.open(tmp_path), owner))
+        store: SqliteImportStore | RedisImportStore
+        if request.param == "redis":
+            server: RedisServer = request.getfixturevalue("redis_server")
+            store = RedisImportStore(
+                aioredis.Redis.from_url(server.url),
+                namespace=namespace,
+                lease_seconds=LEASE,
+                sweep_every=0.2,
+            )
+            closing.append(store)
+        else:
+            database = await SqliteDatabase.open(tmp_path)
+            store = SqliteImportStore(database, owner)
+            closing.append(database)
+        made.append(Worker(store, owner))
     yield made
     for worker in made:
         worker.owner.release()
-        await worker.database.aclose()
+    for each in closing:
+        await each.aclose()
 
 
 def rows(count: int) -> list[InputRow]:
@@ -144,7 +177,7 @@ async def test_a_dead_workers_chunk_is_taken_over_and_its_late_checkpoint_refuse
     assert isinstance(work, ChunkWork)
     assert await second.claim() is None  # alive: its chunk stays its own
 
-    first.owner.release()  # what the kernel does when the process is killed
+    await first.die()
     taken = await second.claim(NOW + 5)
 
     assert isinstance(taken, ChunkWork) and taken.chunk == work.chunk
@@ -197,7 +230,9 @@ async def test_an_input_is_read_in_batches_and_resumed_where_it_stopped(
     tmp_path: Path, workers: list[Worker]
 ) -> None:
     first, second = workers
-    await first.store.create(new_job(size=10, source=str(tmp_path / "in.input")))
+    source = tmp_path / "in.input"
+    source.touch()  # a reader takes only a file it can see
+    await first.store.create(new_job(size=10, source=str(source)))
     reading = await first.claim()
     assert isinstance(reading, ReadInput) and (reading.offset, reading.rows) == (0, 0)
     assert await first.store.add_rows(reading, rows(12), 120, False, NOW)
@@ -205,7 +240,7 @@ async def test_an_input_is_read_in_batches_and_resumed_where_it_stopped(
     assert isinstance(chunk, ChunkWork) and chunk.chunk == 0
     assert await second.claim() is None  # the next one is not read yet
 
-    first.owner.release()  # the reader dies
+    await first.die()  # the reader dies
     resumed = await second.claim()
     assert isinstance(resumed, ReadInput) and (resumed.offset, resumed.rows) == (120, 12)
     more = [InputRow(i, "{}") for i in range(12, 25)]
@@ -214,15 +249,28 @@ async def test_an_input_is_read_in_batches_and_resumed_where_it_stopped(
     assert job is not None and job.total == 25
 
 
+@pytest.fixture
+async def sqlite(tmp_path: Path) -> AsyncIterator[tuple[Worker, SqliteDatabase]]:
+    owner = OwnerLock(tmp_path)
+    owner.acquire()
+    database = await SqliteDatabase.open(tmp_path)
+    try:
+        yield Worker(SqliteImportStore(database, owner), owner), database
+    finally:
+        owner.release()
+        await database.aclose()
+
+
 async def test_only_commits_whose_loss_is_harmless_skip_the_fsync(
-    tmp_path: Path, workers: list[Worker]
+    tmp_path: Path, sqlite: tuple[Worker, SqliteDatabase]
 ) -> None:
-    # Claims and an input's rows but its last are committed with synchronous = NORMAL (lost
-    # only with the machine, and then done again the same); the job, the last rows (the file
-    # is deleted after them) and every checkpoint are FULL; the connection stays FULL.
-    worker = workers[0]
+    # SQLite's own: claims and an input's rows but its last are committed with synchronous =
+    # NORMAL (lost only with the machine, and then done again the same); the job, the last
+    # rows (the file is deleted after them) and every checkpoint are FULL; the connection
+    # stays FULL.
+    worker, database = sqlite
     statements: list[str] = []
-    await worker.database.run(lambda connection: connection.set_trace_callback(statements.append))
+    await database.run(lambda connection: connection.set_trace_callback(statements.append))
     await worker.store.create(new_job(size=10, source=str(tmp_path / "in.input")))
     reading = await worker.claim()
     assert isinstance(reading, ReadInput)
@@ -232,7 +280,7 @@ async def test_only_commits_whose_loss_is_harmless_skip_the_fsync(
     more = [InputRow(i, "{}") for i in range(10, 15)]
     assert await worker.store.add_rows(reading, more, 150, True, NOW)
     assert await worker.store.checkpoint(chunk, outcome(chunk), NOW)
-    await worker.database.run(lambda connection: connection.set_trace_callback(None))
+    await database.run(lambda connection: connection.set_trace_callback(None))
 
     level, commits = "FULL", []
     for statement in statements:
@@ -249,7 +297,7 @@ async def test_only_commits_whose_loss_is_harmless_skip_the_fsync(
         "FULL",  # rows 10-14, the last
         "FULL",  # chunk 0's checkpoint
     ]
-    (synchronous,) = await worker.database.run(
+    (synchronous,) = await database.run(
         lambda connection: connection.execute("PRAGMA synchronous").fetchone()
     )
     assert synchronous == 2  # FULL, for the idempotency keys and the rest
