@@ -12,6 +12,7 @@ import stamina
 from gateway.config import GatewaySettings
 
 if TYPE_CHECKING:
+    from tests.fleet.procs import Process
     from tests.redis_server import RedisServer
 
 
@@ -73,3 +74,12 @@ def own_redis(redis_binary: str) -> Iterator[RedisServer]:
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def processes() -> Iterator[list[Process]]:
+    """Real processes a test starts (gateways, simulators): stopped after it, last first."""
+    started: list[Process] = []
+    yield started
+    for process in reversed(started):
+        process.stop()

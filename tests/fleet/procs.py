@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import time
+import uuid
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -93,3 +97,49 @@ def start_gateway(config: Path, *, workers: int = 1) -> Process:
     # The simulator stands for a provider on other machines: on this one it must not starve
     # behind the gateways, or its own arrival clock would bunch requests that were paced apart.
     return Process(args, config.parent / f"gateway-{port}.log", port, "/healthz", nice=5)
+
+
+# The sandbox accounts of the providers, as a real gateway process is configured to reach a
+# simulator process (`start_simulator`) over loopback.
+def trackly_account(sim: Process, **settings: Any) -> dict[str, Any]:
+    from providers.trackly.sandbox import SANDBOX_API_KEY
+
+    return {
+        "base_url": sim.url,
+        "api_key": SANDBOX_API_KEY,
+        "default_list_number": "+18005551234",
+        **settings,
+    }
+
+
+def heymarket_account(sim: Process, **settings: Any) -> dict[str, Any]:
+    from providers.heymarket.sandbox import SANDBOX_SECRET_ID, SANDBOX_SECRET_KEY
+
+    account = {"base_url": sim.url, "secret_id": SANDBOX_SECRET_ID}
+    return {**account, "secret_key": SANDBOX_SECRET_KEY, **settings}
+
+
+def campaignlark_account(sim: Process, **settings: Any) -> dict[str, Any]:
+    from providers.campaignlark.sandbox import SANDBOX_API_KEY
+
+    return {"base_url": sim.url, "api_key": SANDBOX_API_KEY, **settings}
+
+
+def write_config(
+    tmp: Path,
+    providers: Mapping[str, Mapping[str, Any]],
+    *,
+    name: str | None = None,
+    **gateway: Any,
+) -> Path:
+    """A gateway config file in `tmp`: [gateway] (its state under `tmp` unless a data_dir is
+    given) and a [providers.<name>] table each. Values are written as JSON, which TOML reads
+    the same for strings, numbers and booleans."""
+    settings = {"data_dir": str(tmp / "data"), **gateway}
+    lines = ["[gateway]", *(f"{key} = {json.dumps(v)}" for key, v in settings.items())]
+    for provider, table in providers.items():
+        lines.append(f"[providers.{provider}]")
+        lines += [f"{key} = {json.dumps(v)}" for key, v in table.items()]
+    path = tmp / f"{name or 'gateway-' + uuid.uuid4().hex[:6]}.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return path

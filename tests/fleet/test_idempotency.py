@@ -13,7 +13,6 @@ import asyncio
 import json
 import sqlite3
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +20,8 @@ import httpx
 import pytest
 
 from gateway.store.sqlite import DATABASE_FILE
-from providers.trackly.sandbox import SANDBOX_API_KEY
-from tests.fleet.procs import Process, all_ready, start_gateway, start_simulator
+from tests.fleet.procs import Process, all_ready, start_gateway, start_simulator, trackly_account
+from tests.fleet.procs import write_config as write_gateway_config
 from tests.redis_server import RedisServer
 from tests.support import UPSERT
 
@@ -36,25 +35,7 @@ REQUEST = json.dumps(
 
 
 def write_config(tmp: Path, sim: Process, **gateway: Any) -> Path:
-    settings = {"data_dir": str(tmp / "data"), **gateway}
-    lines = ["[gateway]"] + [f"{name} = {json.dumps(value)}" for name, value in settings.items()]
-    lines += [
-        "[providers.trackly]",
-        f'base_url = "{sim.url}"',
-        f'api_key = "{SANDBOX_API_KEY}"',
-        'default_list_number = "+18005551234"',
-    ]
-    path = tmp / f"gateway-{uuid.uuid4().hex[:6]}.toml"
-    path.write_text("\n".join(lines) + "\n")
-    return path
-
-
-@pytest.fixture
-def processes() -> Iterator[list[Process]]:
-    started: list[Process] = []
-    yield started
-    for process in reversed(started):
-        process.stop()
+    return write_gateway_config(tmp, {"trackly": trackly_account(sim)}, **gateway)
 
 
 def arrivals(sim: Process) -> int:

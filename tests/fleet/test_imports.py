@@ -13,7 +13,6 @@ import asyncio
 import json
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +22,8 @@ import redis.asyncio as aioredis
 from websockets.asyncio.client import connect
 
 from gateway.store.redis_imports import LEASE_SECONDS
-from providers.heymarket.sandbox import SANDBOX_SECRET_ID, SANDBOX_SECRET_KEY
-from tests.fleet.procs import Process, all_ready, start_gateway, start_simulator
+from tests.fleet.procs import Process, all_ready, heymarket_account, start_gateway, start_simulator
+from tests.fleet.procs import write_config as write_gateway_config
 from tests.gateway.imports.support import GET, PROGRESS, finished, started, upload
 from tests.redis_server import RedisServer
 from tests.support import UPSERT
@@ -33,30 +32,17 @@ SLOW = {"delay": 0.06, "passthrough": True, "times": None}
 
 
 def write_config(tmp: Path, sim: Process, redis_url: str, namespace: str, name: str) -> Path:
-    lines = [
-        "[gateway]",
-        f'data_dir = "{tmp / name}"',  # each gateway its own disk: the rows are in Redis
-        f'redis_url = "{redis_url}"',
-        f'redis_namespace = "{namespace}"',
-        "fleet_processes = 2",
-        "[providers.heymarket]",
-        f'base_url = "{sim.url}"',
-        f'secret_id = "{SANDBOX_SECRET_ID}"',
-        f'secret_key = "{SANDBOX_SECRET_KEY}"',
-        'rate_limit = "100000/minute"',
-        "batch_size = 10",  # the import's chunks: 10 contacts
-    ]
-    path = tmp / f"{name}.toml"
-    path.write_text("\n".join(lines) + "\n")
-    return path
-
-
-@pytest.fixture
-def processes() -> Iterator[list[Process]]:
-    started_: list[Process] = []
-    yield started_
-    for process in reversed(started_):
-        process.stop()
+    # the import's chunks: 10 contacts
+    account = heymarket_account(sim, rate_limit="100000/minute", batch_size=10)
+    return write_gateway_config(
+        tmp,
+        {"heymarket": account},
+        name=name,
+        data_dir=str(tmp / name),  # each gateway its own disk: the rows are in Redis
+        redis_url=redis_url,
+        redis_namespace=namespace,
+        fleet_processes=2,
+    )
 
 
 def phone(n: int) -> str:

@@ -6,17 +6,21 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 import redis.asyncio as aioredis
 
-from providers.campaignlark.sandbox import SANDBOX_API_KEY as LARK_KEY
-from providers.trackly.sandbox import SANDBOX_API_KEY
-from tests.fleet.procs import Process, all_ready, start_gateway, start_simulator
+from tests.fleet.procs import (
+    Process,
+    all_ready,
+    campaignlark_account,
+    start_gateway,
+    start_simulator,
+    trackly_account,
+)
+from tests.fleet.procs import write_config as write_gateway_config
 from tests.redis_server import RedisServer
 from tests.support import BULK, UPSERT
 
@@ -27,47 +31,20 @@ PROVIDERS = "{ providers { provider health { circuit shared } } }"
 def write_config(
     tmp: Path, sim: Process, redis_url: str, provider: str = "trackly", **gateway: Any
 ) -> Path:
+    rate = f"{LIMIT}/second"
+    accounts = {
+        "campaignlark": campaignlark_account(sim, rate_limit=rate),
+        "trackly": trackly_account(
+            sim, rate_limit=rate, breaker_threshold=2, breaker_reset_seconds=60
+        ),
+    }
     settings = {
         "redis_url": redis_url,
         "redis_namespace": f"t{uuid.uuid4().hex[:8]}",
         "fleet_processes": 3,
         **gateway,
     }
-    lines = ["[gateway]"] + [f"{k} = {_toml(v)}" for k, v in settings.items()]
-    if provider == "campaignlark":
-        lines += [
-            "[providers.campaignlark]",
-            f'base_url = "{sim.url}"',
-            f'api_key = "{LARK_KEY}"',
-            f'rate_limit = "{LIMIT}/second"',
-        ]
-    else:
-        lines += [
-            "[providers.trackly]",
-            f'base_url = "{sim.url}"',
-            f'api_key = "{SANDBOX_API_KEY}"',
-            'default_list_number = "+18005551234"',
-            f'rate_limit = "{LIMIT}/second"',
-            "breaker_threshold = 2",
-            "breaker_reset_seconds = 60",
-        ]
-    path = tmp / f"gateway-{uuid.uuid4().hex[:6]}.toml"
-    path.write_text("\n".join(lines) + "\n")
-    return path
-
-
-def _toml(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return f'"{value}"' if isinstance(value, str) else str(value)
-
-
-@pytest.fixture
-def processes() -> Iterator[list[Process]]:
-    started: list[Process] = []
-    yield started
-    for process in reversed(started):
-        process.stop()
+    return write_gateway_config(tmp, {provider: accounts[provider]}, **settings)
 
 
 async def upserts(url: str, first: int, count: int, concurrency: int = 30) -> list[dict[str, Any]]:

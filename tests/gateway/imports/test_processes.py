@@ -12,18 +12,21 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from websockets.asyncio.client import connect
 
-from providers.heymarket.sandbox import SANDBOX_SECRET_ID, SANDBOX_SECRET_KEY
-from providers.trackly.sandbox import SANDBOX_API_KEY
-from tests.fleet.procs import Process, all_ready, start_gateway, start_simulator
+from tests.fleet.procs import (
+    Process,
+    all_ready,
+    heymarket_account,
+    start_gateway,
+    start_simulator,
+    trackly_account,
+)
+from tests.fleet.procs import write_config as write_gateway_config
 from tests.gateway.imports.support import GET, PROGRESS, START, finished, started, upload
 from tests.support import UPSERT
 
@@ -31,35 +34,11 @@ SLOW = {"delay": 0.06, "passthrough": True, "times": None}
 
 
 def write_config(tmp: Path, sim: Process, provider: str, **gateway: Any) -> Path:
-    settings = {"data_dir": str(tmp / "data"), **gateway}
-    lines = ["[gateway]"] + [f"{name} = {json.dumps(value)}" for name, value in settings.items()]
     if provider == "heymarket":
-        lines += [
-            "[providers.heymarket]",
-            f'base_url = "{sim.url}"',
-            f'secret_id = "{SANDBOX_SECRET_ID}"',
-            f'secret_key = "{SANDBOX_SECRET_KEY}"',
-            'rate_limit = "100000/minute"',
-            "batch_size = 10",  # the import's chunks: 10 contacts
-        ]
-    else:
-        lines += [
-            "[providers.trackly]",
-            f'base_url = "{sim.url}"',
-            f'api_key = "{SANDBOX_API_KEY}"',
-            'default_list_number = "+18005551234"',
-        ]
-    path = tmp / f"gateway-{uuid.uuid4().hex[:6]}.toml"
-    path.write_text("\n".join(lines) + "\n")
-    return path
-
-
-@pytest.fixture
-def processes() -> Iterator[list[Process]]:
-    started_: list[Process] = []
-    yield started_
-    for process in reversed(started_):
-        process.stop()
+        # the import's chunks: 10 contacts
+        account = heymarket_account(sim, rate_limit="100000/minute", batch_size=10)
+        return write_gateway_config(tmp, {"heymarket": account}, **gateway)
+    return write_gateway_config(tmp, {"trackly": trackly_account(sim)}, **gateway)
 
 
 def calls(sim: Process) -> list[tuple[str, str, int]]:
