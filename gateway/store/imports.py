@@ -23,9 +23,9 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
-from providers.errors import Failure
+from providers.errors import ErrorCode, Failure, Origin
 from providers.model import ProviderName
 
 __all__ = [
@@ -41,6 +41,9 @@ __all__ = [
     "ReadInput",
     "RowFormat",
     "Work",
+    "failed_row",
+    "failure_fields",
+    "warning_text",
 ]
 
 MAX_IMPORT_ROWS = 1_000_000  # the largest input one import takes
@@ -140,6 +143,51 @@ class FailedRow:
     phone: str | None
     email: str | None
     failure: Failure
+
+
+def failure_fields(row: FailedRow) -> dict[str, Any]:
+    """A failed row as plain values, as each store keeps it (in this order: SQLite's columns)."""
+    failure = row.failure
+    return {
+        "index": row.index,
+        "phone": row.phone,
+        "email": row.email,
+        "code": failure.code.value,
+        "message": failure.message,
+        "provider": failure.provider.value if failure.provider else None,
+        "provider_code": failure.provider_code,
+        "field": failure.field,
+        "retryable": failure.retryable,
+        "retry_after": failure.retry_after,
+        "origin": failure.origin.value,
+    }
+
+
+def failed_row(fields: Mapping[str, Any]) -> FailedRow:
+    """The failed row `failure_fields` gave."""
+    retryable = fields["retryable"]
+    failure = Failure(
+        code=ErrorCode(fields["code"]),
+        message=fields["message"],
+        provider=ProviderName(fields["provider"]) if fields["provider"] else None,
+        provider_code=fields["provider_code"],
+        field=fields["field"],
+        retryable=None if retryable is None else bool(retryable),
+        retry_after=fields["retry_after"],
+        origin=Origin(fields["origin"]),
+    )
+    return FailedRow(fields["index"], fields["phone"], fields["email"], failure)
+
+
+def warning_text(note: str, count: int, listed: Sequence[int]) -> str:
+    """A job's warning: the note, and the rows it concerns (the first few, and how many more)."""
+    if not count:
+        return note
+    if count == 1:
+        return f"{note} (contacts[{listed[0]}])"
+    shown = ", ".join(str(i) for i in listed)
+    more = f" and {count - len(listed)} more" if count > len(listed) else ""
+    return f"{note} (contacts {shown}{more})"
 
 
 @dataclass(frozen=True, slots=True)

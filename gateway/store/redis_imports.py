@@ -64,8 +64,10 @@ from gateway.store.imports import (
     ReadInput,
     RowFormat,
     Work,
+    failed_row,
+    failure_fields,
+    warning_text,
 )
-from providers.errors import ErrorCode, Failure, Origin
 from providers.model import ProviderName
 from providers.resilience.redis_link import REDIS_ERRORS
 
@@ -451,7 +453,7 @@ class RedisImportStore:
         members = await self.redis.zrangebyscore(
             self._key("failures", job_id), "-inf", "+inf", start=max(0, after), num=first
         )
-        return [_failed_row(json.loads(_str(member))) for member in members]
+        return [failed_row(json.loads(_str(member))) for member in members]
 
     # -- work ----------------------------------------------------------------------------------
 
@@ -586,7 +588,7 @@ class RedisImportStore:
         keys = self._job_keys(job_id)
         failures: list[str | int] = []
         for row in outcome.failed:
-            failures += [row.index, json.dumps(_failure_fields(row))]
+            failures += [row.index, json.dumps(failure_fields(row))]
         notes = [[note, list(indexes)] for note, indexes in outcome.notes.items()]
         counted = await self._run(
             "checkpoint",
@@ -761,43 +763,4 @@ def _record(job_id: str, fields: dict[str, str], notes: dict[str, str]) -> JobRe
 
 def _warning(note: str, stored: str) -> str:
     _, count_text, listed_text = stored.split("|", 2)
-    count = int(count_text)
-    listed = [int(i) for i in listed_text.split(",") if i]
-    if not count:
-        return note
-    if count == 1:
-        return f"{note} (contacts[{listed[0]}])"
-    shown = ", ".join(str(i) for i in listed)
-    more = f" and {count - len(listed)} more" if count > len(listed) else ""
-    return f"{note} (contacts {shown}{more})"
-
-
-def _failure_fields(row: FailedRow) -> dict[str, Any]:
-    failure = row.failure
-    return {
-        "index": row.index,
-        "phone": row.phone,
-        "email": row.email,
-        "code": failure.code.value,
-        "message": failure.message,
-        "provider": failure.provider.value if failure.provider else None,
-        "provider_code": failure.provider_code,
-        "field": failure.field,
-        "retryable": failure.retryable,
-        "retry_after": failure.retry_after,
-        "origin": failure.origin.value,
-    }
-
-
-def _failed_row(fields: dict[str, Any]) -> FailedRow:
-    failure = Failure(
-        code=ErrorCode(fields["code"]),
-        message=fields["message"],
-        provider=ProviderName(fields["provider"]) if fields["provider"] else None,
-        provider_code=fields["provider_code"],
-        field=fields["field"],
-        retryable=fields["retryable"],
-        retry_after=fields["retry_after"],
-        origin=Origin(fields["origin"]),
-    )
-    return FailedRow(fields["index"], fields["phone"], fields["email"], failure)
+    return warning_text(note, int(count_text), [int(i) for i in listed_text.split(",") if i])

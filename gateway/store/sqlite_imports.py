@@ -26,10 +26,12 @@ from gateway.store.imports import (
     ReadInput,
     RowFormat,
     Work,
+    failed_row,
+    failure_fields,
+    warning_text,
 )
 from gateway.store.owners import OwnerLock
 from gateway.store.sqlite import SqliteDatabase
-from providers.errors import ErrorCode, Failure, Origin
 from providers.model import ProviderName
 
 __all__ = ["SqliteImportStore"]
@@ -528,44 +530,31 @@ def _record(connection: sqlite3.Connection, row: tuple[Any, ...]) -> JobRecord:
 
 def _warning(note: str, count: int, indexes: str | None) -> str:
     listed: list[int] = json.loads(indexes or "[]")
-    if not count:
-        return note
-    if count == 1:
-        return f"{note} (contacts[{listed[0]}])"
-    shown = ", ".join(str(i) for i in listed)
-    more = f" and {count - len(listed)} more" if count > len(listed) else ""
-    return f"{note} (contacts {shown}{more})"
+    return warning_text(note, count, listed)
 
 
 def _failure_columns(row: FailedRow) -> tuple[object, ...]:
-    failure = row.failure
-    return (
-        row.index,
-        row.phone,
-        row.email,
-        failure.code.value,
-        failure.message,
-        failure.provider.value if failure.provider else None,
-        failure.provider_code,
-        failure.field,
-        None if failure.retryable is None else int(failure.retryable),
-        failure.retry_after,
-        failure.origin.value,
-    )
+    # The columns of import_failures, in failure_fields' order; SQLite keeps booleans as 0/1.
+    fields = failure_fields(row)
+    retryable = fields["retryable"]
+    fields["retryable"] = None if retryable is None else int(retryable)
+    return tuple(fields.values())
 
 
 def _failed_row(row: tuple[Any, ...]) -> FailedRow:
-    index, phone, email, code, message, provider, provider_code, field, retryable, after, origin = (
-        row
-    )
-    failure = Failure(
-        code=ErrorCode(code),
-        message=message,
-        provider=ProviderName(provider) if provider else None,
-        provider_code=provider_code,
-        field=field,
-        retryable=None if retryable is None else bool(retryable),
-        retry_after=after,
-        origin=Origin(origin),
-    )
-    return FailedRow(index, phone, email, failure)
+    return failed_row(dict(zip(_FAILURE_COLUMNS, row, strict=True)))
+
+
+_FAILURE_COLUMNS = (
+    "index",
+    "phone",
+    "email",
+    "code",
+    "message",
+    "provider",
+    "provider_code",
+    "field",
+    "retryable",
+    "retry_after",
+    "origin",
+)
