@@ -43,10 +43,10 @@ def draft_of(values: Mapping[str, Any], region: str) -> ContactDraft:
     draft: dict[str, Any] = {}
     for name, value in values.items():
         if value is not UNSET and value is not None:
-            check_value = _CHECKS.get(name)
+            check_value = CHECKS.get(name)
             if check_value is not None:
                 draft[name] = check_value(value, region)
-    return ContactDraft(**draft)
+    return ContactDraft.of(draft)
 
 
 def to_ref(ref: ContactRefInput, region: str) -> ContactRef:
@@ -87,8 +87,9 @@ def _text(field: str) -> Callable[[str, str], str | None]:
     return lambda value, region: check.text(value, field)
 
 
-# ContactInput attribute -> what turns a given (not null) value into the draft's value.
-_CHECKS: dict[str, Callable[[Any, str], Any]] = {
+# ContactInput attribute -> what turns a given (not null) value into the draft's value (also
+# what an import's CSV rows are checked with: gateway/imports/rows.py).
+CHECKS: dict[str, Callable[[Any, str], Any]] = {
     "phone": check.phone,
     "email": lambda value, region: check.email(value),
     "first_name": _text("firstName"),

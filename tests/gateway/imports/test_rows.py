@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -10,6 +11,7 @@ from graphql.utilities import coerce_input_value
 
 from gateway.imports.rows import UNNAMED, contact_json, judge
 from gateway.schema.inputs import ContactInput, HeymarketContactOptions
+from gateway.schema.translate import CHECKS
 from gateway.store.imports import InputRow, RowFormat
 from providers.errors import ErrorCode, Failure
 from providers.model import ContactDraft, SubscriptionStatus
@@ -190,3 +192,26 @@ def test_a_csv_rows_first_bad_value_is_found_in_field_order_whatever_the_column_
     assert isinstance(as_csv.item, Failure)
     assert (as_csv.item.code, as_csv.item.field) == (ErrorCode.INVALID_PHONE, "phone")
     assert as_csv.item == as_json.item
+
+
+def test_when_two_columns_fill_one_value_the_last_non_empty_cell_wins() -> None:
+    # A header naming one input twice (or one custom field twice) takes the cell-by-cell walk.
+    header = ("phone", "Phone", "plan", "plan")
+    second = judge(
+        InputRow(0, json.dumps(["(415) 555-2671", "(415) 555-2672", "gold", "silver"])),
+        RowFormat.CSV,
+        header,
+        "US",
+    )
+    assert second.item == ContactDraft(phone="+14155552672", custom_fields={"plan": "silver"})
+    first = judge(
+        InputRow(0, json.dumps(["(415) 555-2671", " ", "gold", ""])), RowFormat.CSV, header, "US"
+    )
+    assert first.item == ContactDraft(phone="+14155552671", custom_fields={"plan": "gold"})
+    assert first.phone == "(415) 555-2671"
+
+
+def test_every_check_fills_a_draft_field() -> None:
+    # draft_of and the CSV plan build drafts with ContactDraft.of, which takes field names on
+    # trust: each check's name must be one.
+    assert set(CHECKS) <= {item.name for item in dataclasses.fields(ContactDraft)}

@@ -5,13 +5,13 @@ from __future__ import annotations
 import dataclasses
 
 from gateway.schema.inputs import ContactInput
-from gateway.schema.translate import _CHECKS, to_draft
+from gateway.schema.translate import CHECKS, to_draft
 from providers.model import ContactDraft, FieldMode
 
 
 def test_every_input_field_has_a_check_and_a_draft_field() -> None:
     inputs = {field.name for field in dataclasses.fields(ContactInput)}
-    assert set(_CHECKS) == inputs
+    assert set(CHECKS) == inputs
     assert inputs <= {field.name for field in dataclasses.fields(ContactDraft)}
 
 
