@@ -6,6 +6,10 @@ an email, in order (CampaignLark). `send` answers the chunk's
 counts and per-contact failures, or raises ProviderError when the chunk failed as a whole; then
 every contact of the chunk gets that failure, so nothing is dropped silently.
 
+Several bulks can share one gate (`shared_gate`): the import runner sends many chunks, each a
+bulk of its own, and wants at most `bulk_concurrency` requests of them on the wire at once while
+the next chunks are judged and encoded; a gate per bulk would bound each bulk alone.
+
 The answer-once rule: when every chunk failed as a whole, and each for the account's sake
 (credentials refused, payment, product not enabled), the client is told once, as the
 mutation's answer, rather than once per contact. `Refusals` is that rule; the service applies it
@@ -15,7 +19,9 @@ again over the windows it hands an adapter.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+import contextlib
+import contextvars
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from typing import TypeVar
 
 from providers.errors import ErrorKind, Failure, ProviderError
@@ -29,6 +35,22 @@ Send = Callable[[Chunk], Awaitable[BulkResult]]
 
 # Failures that concern the account, not the contacts.
 ACCOUNT_KINDS = frozenset({ErrorKind.AUTHENTICATION, ErrorKind.CONFIGURATION})
+
+
+_shared_gate: contextvars.ContextVar[asyncio.Semaphore | None] = contextvars.ContextVar(
+    "bulk_gate", default=None
+)
+
+
+@contextlib.contextmanager
+def shared_gate(gate: asyncio.Semaphore) -> Iterator[None]:
+    """Every fan-out made inside (tasks started inside included) sends through `gate` rather
+    than a gate of its own."""
+    token = _shared_gate.set(gate)
+    try:
+        yield
+    finally:
+        _shared_gate.reset(token)
 
 
 def concerns_account(error: ProviderError) -> bool:
@@ -81,7 +103,7 @@ async def fan_out(
     """
     total = BulkResult()
     refusals = Refusals()
-    gate = asyncio.Semaphore(max(1, concurrency))
+    gate = _shared_gate.get() or asyncio.Semaphore(max(1, concurrency))
 
     async def one(chunk: Chunk) -> None:
         refusals.attempt()

@@ -77,6 +77,8 @@ class Capabilities:
     # Requests a bulk spends on each contact besides its writes (Heymarket looks each new one
     # up before it creates it); with the writes and the budget, how long a bulk must take.
     bulk_reads_per_contact: int = 0
+    _required: tuple[tuple[str, str, str], ...] = field(init=False, repr=False, compare=False)
+    _unstored: tuple[tuple[str, str], ...] = field(init=False, repr=False, compare=False)
 
     def bulk_seconds(self, contacts: int) -> float | None:
         """The least time `contacts` take under the account's budget (None: no budget): its
@@ -101,11 +103,21 @@ class Capabilities:
                 reports.append(FieldReport(name, False, None, self._reason(name)))
         return reports
 
+    def __post_init__(self) -> None:
+        # Worked out once, not per contact (refusal and warnings run for each one a bulk or
+        # an import sends): each required input's attribute, and the inputs nowhere stored.
+        required = tuple(
+            (_attribute(name), name, message) for name, message in self.required.items()
+        )
+        unstored = tuple((attr, name) for attr, name in _WARNED if name not in self.stored)
+        object.__setattr__(self, "_required", required)
+        object.__setattr__(self, "_unstored", unstored)
+
     def refusal(self, contact: ContactDraft) -> Failure | None:
         """What the gateway refuses itself, without a call: a required input missing (the
         contact key first), too many tags."""
-        for name, message in self.required.items():
-            if not getattr(contact, _attribute(name)):
+        for attr, name, message in self._required:
+            if not getattr(contact, attr):
                 return Failure(_MISSING[name], message, field=name)
         tags = contact.tags
         if self.max_tags is not None and tags is not None and len(tags) > self.max_tags:
@@ -120,10 +132,7 @@ class Capabilities:
     def warnings(self, contact: ContactDraft) -> list[str]:
         """One warning per given input the provider has nowhere to keep."""
         notes = []
-        stored = self.stored
-        for attr, name in _WARNED:
-            if name in stored:  # first: most inputs are stored, and then the value is not read
-                continue
+        for attr, name in self._unstored:
             value = getattr(contact, attr)
             if value is None or value is False:
                 continue

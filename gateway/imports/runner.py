@@ -1,8 +1,7 @@
 """The import worker each gateway process runs for the lifetime of its app.
 
 It claims work from the store (reading a job's input file into rows, or sending one chunk),
-at most `slots` chunks at once (the gateway's `bulk_concurrency`) besides the inputs being
-read, and does it:
+holds at most `slots + AHEAD` chunks at once besides the inputs being read, and does it:
 - reading: the file's records from where reading stopped, stored a batch at a time together
   with the offset reached, so a restart goes on from there;
 - a chunk: its rows judged as bulk contacts are (rows.py), then sent through the same path as
@@ -11,6 +10,11 @@ read, and does it:
   atomically with the end of its lease. A crash before the checkpoint leaves the lease to a
   dead process: the chunk is sent again, whole, by the next worker (Trackly and CampaignLark
   upserts are idempotent; Heymarket looks each phone up before it creates it).
+
+The requests of every chunk sent from here share one gate per provider (providers/bulk.py
+`shared_gate`): `slots` (the gateway's `bulk_concurrency`) on the wire at once. The chunks held
+beyond them are claimed, judged and encoded meanwhile, so the next request is ready the moment
+a slot frees (plan.py AHEAD; `make bench` 7 (a)).
 
 Cancelling: a cancelled job's chunks in flight here are cancelled at once (asyncio), so no
 provider call of theirs starts after it; the contacts they carried are not counted (some may
@@ -44,7 +48,8 @@ from pathlib import Path
 from gateway.imports.formats import Record, read_records
 from gateway.imports.intake import INPUT_DIR, input_path
 from gateway.imports.jobs import Imports
-from gateway.imports.rows import judge
+from gateway.imports.plan import AHEAD
+from gateway.imports.rows import judger
 from gateway.service import BulkOutcome
 from gateway.store.base import StoreUnavailable
 from gateway.store.imports import (
@@ -57,7 +62,9 @@ from gateway.store.imports import (
     Work,
 )
 from gateway.store.owners import OwnerLock
+from providers.bulk import shared_gate
 from providers.errors import Origin, ProviderError
+from providers.model import ProviderName
 from providers.resilience.priority import background
 
 __all__ = ["ImportRunner"]
@@ -97,6 +104,8 @@ class ImportRunner:
         # theirs is given back or noted as stopped mid-send.
         self._settled: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
+        # Per provider, the requests of every chunk sent from here: `slots` on the wire at once.
+        self._gates: dict[ProviderName, asyncio.Semaphore] = {}
         self._loop_task: asyncio.Task[None] | None = None
         self._purged_at = float("-inf")
         self._renewed_at = float("-inf")
@@ -149,9 +158,10 @@ class ImportRunner:
                     await self._wake.wait()
 
     async def _claim(self) -> None:
-        # `slots` bounds the chunks being sent; an input being read takes none of them, so a
-        # job keeps its `max_in_flight` chunks going while the rest of its file is read.
-        while len(self._running) < self.slots + self._reading():
+        # `slots` requests on the wire (the gates) and AHEAD chunks made ready meanwhile; an
+        # input being read takes none of them, so a job keeps its chunks going while the rest
+        # of its file is read.
+        while len(self._running) < self.slots + AHEAD + self._reading():
             work = await self.store.claim(self.owner.token, self.clock())
             if work is None:
                 return
@@ -273,12 +283,14 @@ class ImportRunner:
 
     async def _send(self, work: ChunkWork) -> None:
         job = work.job
-        judged = [judge(row, job.row_format, job.header, self.imports.region) for row in work.rows]
+        judging = judger(job.row_format, job.header, self.imports.region)
+        judged = [judging(row) for row in work.rows]
         try:
             # Background: while interactive calls wait for the provider's budget, the chunk's
             # calls take at most gateway.import_budget_share of it (every call made inside,
-            # the bulk's own tasks included: they copy this context).
-            with background():
+            # the bulk's own tasks included: they copy this context). The gate: see above.
+            gate = self._gates.setdefault(job.provider, asyncio.Semaphore(self.slots))
+            with background(), shared_gate(gate):
                 outcome = await self.imports.service.bulk_upsert(
                     job.provider, [j.item for j in judged], first_index=work.first
                 )

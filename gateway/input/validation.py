@@ -14,7 +14,7 @@ from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 
-from gateway.input.phones import InvalidPhone, normalize_phone
+from gateway.input.phones import InvalidPhone, normalize_phone, normalize_repeated
 from gateway.input.unicode import well_formed
 from providers.errors import ErrorCode, ProviderError
 from providers.model import FieldValue
@@ -31,12 +31,20 @@ _PLAIN = (bool, int, str)  # a tuple: `bool | int | str` would build a union per
 def phone(raw: str | None, region: str, field: str = "phone") -> str | None:
     if raw is None:
         return None
-    code = ErrorCode.INVALID_LIST_NUMBER if field == "listNumber" else ErrorCode.INVALID_PHONE
-    _unicode(raw, field, code)
+    # The code is only looked up for a refusal: an import checks one phone per row.
+    if not well_formed(raw):
+        raise ProviderError.of(_phone_code(field), f"{field} {_ILL_FORMED}", field=field)
     try:
-        return normalize_phone(raw, region)
+        if field == "phone":
+            return normalize_phone(raw, region)
+        return normalize_repeated(raw, region)  # a list number: the same on many contacts
     except InvalidPhone as exc:
-        raise ProviderError.of(code, f"{field} {_quote(raw)} {exc}", field=field) from None
+        message = f"{field} {_quote(raw)} {exc}"
+        raise ProviderError.of(_phone_code(field), message, field=field) from None
+
+
+def _phone_code(field: str) -> ErrorCode:
+    return ErrorCode.INVALID_LIST_NUMBER if field == "listNumber" else ErrorCode.INVALID_PHONE
 
 
 def custom_fields(value: Any, field: str = "customFields") -> dict[str, FieldValue]:
@@ -46,17 +54,10 @@ def custom_fields(value: Any, field: str = "customFields") -> dict[str, FieldVal
     if len(value) > MAX_FIELDS:
         raise _bad_fields(f"{field} has {len(value)} keys; at most {MAX_FIELDS}", field)
     for key, item in value.items():
-        if not isinstance(key, str) or not key.strip() or len(key) > MAX_FIELD_KEY:
-            raise _bad_fields(f"{field} has an empty or over-long key", field)
-        if not well_formed(key):  # named without echoing it
-            raise _bad_fields(f"{field} has a key that {_ILL_FORMED}", field)
+        custom_field_key(key, field)
         if isinstance(item, _PLAIN):
             if isinstance(item, str):
-                where = f"{field}.{key}"
-                if len(item) > MAX_TEXT:
-                    raise _bad_fields(f"{where} is longer than {MAX_TEXT} characters", where)
-                if not well_formed(item):
-                    raise _bad_fields(f"{where} {_ILL_FORMED}", where)
+                custom_field_text(key, item, field)
             continue
         if isinstance(item, float) and math.isfinite(item):
             continue
@@ -66,6 +67,23 @@ def custom_fields(value: Any, field: str = "customFields") -> dict[str, FieldVal
             f"{where} is {kind}; custom field values must be a string, number or boolean", where
         )
     return value
+
+
+def custom_field_key(key: object, field: str = "customFields") -> None:
+    """A custom field's name: a non-empty, well-formed string of at most MAX_FIELD_KEY."""
+    if not isinstance(key, str) or not key.strip() or len(key) > MAX_FIELD_KEY:
+        raise _bad_fields(f"{field} has an empty or over-long key", field)
+    if not well_formed(key):  # named without echoing it
+        raise _bad_fields(f"{field} has a key that {_ILL_FORMED}", field)
+
+
+def custom_field_text(key: str, item: str, field: str = "customFields") -> None:
+    """A custom field's text value: at most MAX_TEXT characters, well-formed."""
+    if len(item) > MAX_TEXT:
+        where = f"{field}.{key}"
+        raise _bad_fields(f"{where} is longer than {MAX_TEXT} characters", where)
+    if not well_formed(item):
+        raise _bad_fields(f"{field}.{key} {_ILL_FORMED}", f"{field}.{key}")
 
 
 def text(raw: str | None, field: str) -> str | None:

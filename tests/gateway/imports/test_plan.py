@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from gateway.imports.plan import ChunkPlan, contacts_per_minute, eta_seconds, plan_chunks
+from gateway.imports.plan import AHEAD, ChunkPlan, contacts_per_minute, eta_seconds, plan_chunks
 from gateway.store.imports import ImportStatus, JobRecord, RowFormat
 from providers.campaignlark.adapter import CampaignLarkAdapter
 from providers.heymarket.adapter import HeymarketAdapter
@@ -15,14 +15,15 @@ from providers.trackly.adapter import TracklyAdapter
 
 
 def test_each_provider_gets_chunks_its_budget_and_bulk_suit() -> None:
-    # Trackly: one full bulk request a chunk, as many in flight as a bulk keeps.
-    assert plan_chunks(TracklyAdapter.describe(None), 4, 10_000) == ChunkPlan(1_000, 4)
+    # Trackly: one full bulk request a chunk, as many sent at once as a bulk keeps, and AHEAD
+    # more judged and encoded meanwhile.
+    assert plan_chunks(TracklyAdapter.describe(None), 4, 10_000) == ChunkPlan(1_000, 4 + AHEAD)
     # Heymarket: a batch of new contacts (batch_size), one chunk of a job at a time.
     assert plan_chunks(HeymarketAdapter.describe(None), 4, 10_000) == ChunkPlan(50, 1)
     # CampaignLark, a fan-out at 100/second: a second of budget.
     assert plan_chunks(CampaignLarkAdapter.describe(None), 4, 10_000) == ChunkPlan(100, 1)
     # Never more than a bulk may hold.
-    assert plan_chunks(TracklyAdapter.describe(None), 4, 300) == ChunkPlan(300, 4)
+    assert plan_chunks(TracklyAdapter.describe(None), 4, 300) == ChunkPlan(300, 4 + AHEAD)
 
 
 JOB = JobRecord(

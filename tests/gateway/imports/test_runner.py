@@ -98,10 +98,10 @@ async def test_finished_jobs_are_deleted_after_their_retention(tmp_path: Path) -
 async def test_a_bug_while_sending_fails_the_job_instead_of_retrying_it_for_ever(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken(*args: object) -> object:
+    def broken(row: object) -> object:
         raise KeyError("a bug")
 
-    monkeypatch.setattr("gateway.imports.runner.judge", broken)
+    monkeypatch.setattr("gateway.imports.runner.judger", lambda *args: broken)
     sandbox = Sandbox()
     async with serve(sandbox.config(GatewaySettings(data_dir=tmp_path)), sandbox=sandbox) as client:
         contacts = [{"phone": "+14155552671"}]

@@ -30,7 +30,7 @@ DIFFERENTIAL = settings(
     suppress_health_check=[HealthCheck.too_slow],
 )
 
-fast_or_full: Callable[[str, str], str] = normalize_phone.__wrapped__  # the cache bypassed
+fast_or_full: Callable[[str, str], str] = normalize_phone
 
 
 def outcome(normalize: Callable[[str, str], str], raw: str, region: str) -> str:
