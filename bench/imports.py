@@ -41,7 +41,7 @@ from bench import workload
 from bench.report import table, verdict
 from bench.servers import Server, started
 from gateway.client.graphql import Endpoint, GraphQLClient
-from gateway.client.imports import GET, START
+from gateway.client.imports import GET, POLL_SECONDS, START
 from gateway.config import GatewaySettings
 from providers.campaignlark.sandbox import SANDBOX_API_KEY, SANDBOX_PHONE_MERGE_TAG
 from providers.heymarket.sandbox import SANDBOX_SECRET_ID, SANDBOX_SECRET_KEY
@@ -214,7 +214,7 @@ def trackly_import(folder: Path, extra: dict[str, object]) -> tuple[list[list[ob
         began = time.perf_counter()
         started_job = start(client, "trackly", source)
         uploaded = time.perf_counter() - began
-        done = wait(client, started_job["id"], 0.05, 600)
+        done = wait(client, started_job["id"], POLL_SECONDS, 600)
         wall = time.perf_counter() - began
         busy = (gw.cpu_seconds() - cpu) / wall
         after = get_json(f"{sim.url}/_bench/stats")

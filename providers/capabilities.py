@@ -8,8 +8,10 @@ silently) and what clients read as `providers { capabilities }`: the three canno
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+import operator
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 from providers.errors import ErrorCode, Failure
 from providers.model import ContactDraft, FieldMode, ProviderName, SubscriptionStatus
@@ -79,6 +81,10 @@ class Capabilities:
     bulk_reads_per_contact: int = 0
     _required: tuple[tuple[str, str, str], ...] = field(init=False, repr=False, compare=False)
     _unstored: tuple[tuple[str, str], ...] = field(init=False, repr=False, compare=False)
+    _unstored_values: Callable[[ContactDraft], tuple[Any, ...]] = field(
+        init=False, repr=False, compare=False
+    )
+    _none_given: tuple[Any, ...] = field(init=False, repr=False, compare=False)
 
     def bulk_seconds(self, contacts: int) -> float | None:
         """The least time `contacts` take under the account's budget (None: no budget): its
@@ -112,6 +118,12 @@ class Capabilities:
         unstored = tuple((attr, name) for attr, name in _WARNED if name not in self.stored)
         object.__setattr__(self, "_required", required)
         object.__setattr__(self, "_unstored", unstored)
+        # The unstored inputs' values in one C call, and what they are when none was given (a
+        # draft's defaults: None, enrollInJourneys False): most contacts give none of them.
+        attrs = [attr for attr, _ in unstored]
+        get = operator.attrgetter(*attrs, "phone")  # phone: so it answers a tuple, even of one
+        object.__setattr__(self, "_unstored_values", get)
+        object.__setattr__(self, "_none_given", tuple(_DEFAULTS[attr] for attr in attrs))
 
     def refusal(self, contact: ContactDraft) -> Failure | None:
         """What the gateway refuses itself, without a call: a required input missing (the
@@ -131,7 +143,18 @@ class Capabilities:
 
     def warnings(self, contact: ContactDraft) -> list[str]:
         """One warning per given input the provider has nowhere to keep."""
-        notes = []
+        notes: list[str] = []
+        if self._unstored_values(contact)[:-1] != self._none_given:  # else none to tell of
+            self._unstored_notes(contact, notes)
+        status = contact.status
+        if status is not None and "status" in self.stored and status not in self.statuses:
+            kept = " or ".join(s.value for s in self.statuses)
+            notes.append(
+                f"status {status.value} was not sent: {self.provider.label} stores only {kept}"
+            )
+        return notes
+
+    def _unstored_notes(self, contact: ContactDraft, notes: list[str]) -> None:
         for attr, name in self._unstored:
             value = getattr(contact, attr)
             if value is None or value is False:
@@ -141,13 +164,6 @@ class Capabilities:
             else:
                 verb = "ignored" if isinstance(value, bool) else "not sent"
                 notes.append(f"{name} was {verb}: {self._reason(name)}")
-        status = contact.status
-        if status is not None and "status" in self.stored and status not in self.statuses:
-            kept = " or ".join(s.value for s in self.statuses)
-            notes.append(
-                f"status {status.value} was not sent: {self.provider.label} stores only {kept}"
-            )
-        return notes
 
     def _reason(self, name: str) -> str:
         if name in self.not_stored:
@@ -166,6 +182,7 @@ def _attribute(name: str) -> str:
 
 
 _ATTRIBUTES = {input_name: attr for attr, input_name in INPUTS}
+_DEFAULTS = {item.name: item.default for item in fields(ContactDraft)}
 # The inputs a warning can be about: fieldMode is how to write, never a value kept or not.
 _WARNED = tuple((attr, name) for attr, name in INPUTS if name != "fieldMode")
 

@@ -137,3 +137,28 @@ def test_every_input_of_the_schema_is_declared_one_way_or_the_other() -> None:
     contact_input = schema.type_map["ContactInput"]
     fields = getattr(contact_input, "fields", {})
     assert sorted(fields) == sorted(name for _, name in INPUTS)
+
+
+# The emptiest value of its type each input can be given (a bool input: its one non-default).
+EMPTIEST: dict[str, Any] = {
+    **{attr: "" for attr in ("email", "first_name", "last_name", "ip_address", "signup_url")},
+    "tags": (),
+    "custom_fields": {},
+    "enroll_in_journeys": True,
+}
+
+
+@pytest.mark.parametrize("adapter", ALL)
+def test_an_empty_but_given_input_is_warned_about_as_any_other(adapter: ContactAdapter) -> None:
+    # warnings() skips its walk when the unstored inputs are all at their defaults (None, and
+    # False for enrollInJourneys); a given value that is merely empty is not a default.
+    capabilities = adapter.capabilities
+    for attr, name in capabilities._unstored:
+        if attr not in EMPTIEST:
+            continue
+        contact = replace(minimal(adapter), **{attr: EMPTIEST[attr]})
+        walked: list[str] = []
+        capabilities._unstored_notes(contact, walked)
+        told = [w for w in capabilities.warnings(contact) if w.split(" ", 1)[0] == name]
+        assert told == walked, name
+        assert told, name
