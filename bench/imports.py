@@ -8,7 +8,9 @@ loopback, each a child process (bench.servers), the gateway too (bench.gateway_s
     (default 4): ceil(100,000 / 1,000) requests, C at a time, 50 ms each, nothing else:
     ceil(100 / C) x 50 ms = 1.25 s. Measured: the job's own createdAt -> finishedAt (the upload
     is done by then; the file is read, stored, judged and sent inside it), next to the same
-    contacts as one synchronous bulkUpsertContacts.
+    contacts as one synchronous bulkUpsertContacts. The job is watched as `gateway import`
+    watches one: `contactImport` every POLL_SECONDS (0.5 s; each poll is a GraphQL request
+    the gateway serves in the middle of the import).
 (b) Heymarket and CampaignLark at their documented budgets, in real time: a simulator enforcing
     the budget strictly (bench.budget_sim: 500 requests a minute, 100 a second; 429 past it)
     logs when it served each request; an import bigger than `--import-seconds` (default 300) can
