@@ -222,7 +222,8 @@ def _judge_planned(fields: list[str], plan: _Plan, region: str) -> Judged | None
         item: ContactDraft | Failure = ContactDraft.of(draft)
     except ProviderError as error:
         item = error.failure
-    notes = (UNNAMED,) if any(fields[at].strip() for at in plan.unnamed) else ()
+    unnamed = plan.unnamed and any(fields[at].strip() for at in plan.unnamed)
+    notes = (UNNAMED,) if unnamed else ()
     phone = None if plan.phone is None else fields[plan.phone].strip() or None
     email = None if plan.email is None else fields[plan.email].strip() or None
     return Judged(item, phone, email, notes)
