@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -90,16 +90,14 @@ class ContactDraft:
     heymarket: HeymarketOptions | None = None
 
     @classmethod
-    def of(cls, values: Mapping[str, Any]) -> ContactDraft:
-        """ContactDraft(**values), for values keyed by field names: the defaults, then the
-        given values, copied into a new instance's __dict__ in one step (what __init__ would
-        set, one field at a time; tests/providers/test_model.py holds the two equal)."""
+    def of(cls, values: dict[str, Any]) -> ContactDraft:
+        """ContactDraft(**values), for a new dict keyed by field names, which the draft takes
+        over as its __dict__: a field left out reads the class attribute dataclass leaves
+        holding its default (every field here has a plain default). What __init__ would set,
+        one field at a time; tests/providers/test_model.py holds the two equal."""
         draft = object.__new__(cls)
-        object.__setattr__(draft, "__dict__", {**_DRAFT_DEFAULTS, **values})
+        object.__setattr__(draft, "__dict__", values)
         return draft
-
-
-_DRAFT_DEFAULTS: dict[str, Any] = {item.name: item.default for item in fields(ContactDraft)}
 
 
 @dataclass(frozen=True, slots=True)

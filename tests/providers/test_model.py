@@ -41,7 +41,7 @@ def test_every_field_is_in_the_differential_case() -> None:
 
 @pytest.mark.parametrize("given", [{}, {"phone": "+14155552671"}, EVERY_FIELD])
 def test_of_builds_what_the_constructor_builds(given: dict[str, Any]) -> None:
-    built, fast = ContactDraft(**given), ContactDraft.of(given)
+    built, fast = ContactDraft(**given), ContactDraft.of(dict(given))
     assert fast == built
     assert repr(fast) == repr(built)
     assert dataclasses.asdict(fast) == dataclasses.asdict(built)
@@ -60,3 +60,12 @@ def test_of_does_not_share_state_between_drafts() -> None:
     first = ContactDraft.of({"phone": "+14155552671"})
     second = ContactDraft.of({})
     assert second.phone is None and first.phone == "+14155552671"
+
+
+def test_a_field_left_out_of_of_reads_its_default() -> None:
+    # `of` relies on dataclass leaving each field's plain default as a class attribute.
+    draft = ContactDraft.of({})
+    for item in dataclasses.fields(ContactDraft):
+        assert item.default is not dataclasses.MISSING, item.name  # no default_factory
+        assert getattr(draft, item.name) == item.default
+    assert ContactDraft.of({}) == ContactDraft()
