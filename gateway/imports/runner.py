@@ -57,8 +57,8 @@ from gateway.store.imports import (
     ChunkWork,
     FailedRow,
     ImportStore,
-    InputRow,
     ReadInput,
+    RowBatch,
     Work,
 )
 from gateway.store.owners import OwnerLock
@@ -268,11 +268,11 @@ class ImportRunner:
         records = read_records(path, work.job.row_format, work.offset)
         index = work.rows
         while True:
-            batch = await asyncio.to_thread(_take, records, READ_BATCH)
-            rows = [InputRow(index + n, r.raw, r.problem) for n, r in enumerate(batch)]
+            raws, problems, reached = await asyncio.to_thread(_take, records, READ_BATCH)
+            rows = RowBatch(index, raws, problems)
             index += len(rows)
-            done = len(batch) < READ_BATCH
-            offset = batch[-1].offset if batch else work.offset
+            done = len(rows) < READ_BATCH
+            offset = work.offset if reached is None else reached
             if not await self.store.add_rows(work, rows, offset, done, self.clock()):
                 return  # the job was cancelled meanwhile
             self._wake.set()  # its chunks can go
@@ -356,8 +356,17 @@ class ImportRunner:
             asyncio.get_running_loop().create_task(self._publish(job_id))
 
 
-def _take(records: Iterator[Record], count: int) -> list[Record]:
-    return list(itertools.islice(records, count))
+def _take(records: Iterator[Record], count: int) -> tuple[list[str], list[str | None], int | None]:
+    """The next `count` records as the store takes them (columns), and the offset reached after
+    the last (None: none left)."""
+    raws: list[str] = []
+    problems: list[str | None] = []
+    reached = None
+    for raw, problem, offset in itertools.islice(records, count):
+        raws.append(raw)
+        problems.append(problem)
+        reached = offset
+    return raws, problems, reached
 
 
 def _turned_away(outcome: BulkOutcome, count: int) -> float | None:

@@ -119,6 +119,32 @@ class InputRow(NamedTuple):
 
 
 @dataclass(frozen=True, slots=True)
+class RowBatch:
+    """Rows read from an input, consecutive from `first`, held as two columns rather than a
+    tuple a row: a store writes a batch of READ_BATCH rows at once, straight from the columns
+    (`make bench` 7 (a))."""
+
+    first: int
+    raws: list[str]
+    problems: list[str | None]
+
+    @classmethod
+    def of(cls, rows: Sequence[InputRow], first: int = 0) -> RowBatch:
+        """The batch of consecutive `rows` (`first`: where an empty batch would start)."""
+        start = rows[0].index if rows else first
+        return cls(start, [row.raw for row in rows], [row.problem for row in rows])
+
+    def __len__(self) -> int:
+        return len(self.raws)
+
+    def rows(self) -> list[InputRow]:
+        return [
+            InputRow(self.first + n, raw, problem)
+            for n, (raw, problem) in enumerate(zip(self.raws, self.problems, strict=True))
+        ]
+
+
+@dataclass(frozen=True, slots=True)
 class ReadInput:
     job: JobRecord
     source: str
@@ -226,7 +252,7 @@ class ImportStore(Protocol):
         ...
 
     async def add_rows(
-        self, work: ReadInput, rows: Sequence[InputRow], offset: int, done: bool, now: float
+        self, work: ReadInput, rows: RowBatch, offset: int, done: bool, now: float
     ) -> bool:
         """Store rows read from the input (and where reading stopped) atomically; `done`: the
         input is read and the job's total is known. False when the lease is no longer ours."""

@@ -62,6 +62,7 @@ from gateway.store.imports import (
     JobRecord,
     NewJob,
     ReadInput,
+    RowBatch,
     RowFormat,
     Work,
     failed_row,
@@ -564,17 +565,17 @@ class RedisImportStore:
 
     @_unavailable
     async def add_rows(
-        self, work: ReadInput, rows: Sequence[InputRow], offset: int, done: bool, now: float
+        self, work: ReadInput, rows: RowBatch, offset: int, done: bool, now: float
     ) -> bool:
         keys = self._job_keys(work.job.id)
-        first = rows[0].index if rows else work.rows
+        first = rows.first if len(rows) else work.rows
         stored = await self._run(
             "add_rows",
             _ADD_ROWS,
             [keys["job"], keys["done"], self._key("active"), self._key("reading")],
             [
                 self.prefix, work.owner, first, offset, "1" if done else "0", now,
-                self._rows_prefix(work.job.id), work.job.id, *(_row_text(row) for row in rows),
+                self._rows_prefix(work.job.id), work.job.id, *map(_row_text, rows.rows()),
             ],
         )  # fmt: skip
         if not stored:

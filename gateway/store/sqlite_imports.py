@@ -10,6 +10,7 @@ worker's: a chunk is counted once, or not at all.
 
 from __future__ import annotations
 
+import itertools
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
@@ -24,6 +25,7 @@ from gateway.store.imports import (
     JobRecord,
     NewJob,
     ReadInput,
+    RowBatch,
     RowFormat,
     Work,
     failed_row,
@@ -190,7 +192,7 @@ class SqliteImportStore:
         return None  # a lease here lasts while its owner's flock is held: nothing to renew
 
     async def add_rows(
-        self, work: ReadInput, rows: Sequence[InputRow], offset: int, done: bool, now: float
+        self, work: ReadInput, rows: RowBatch, offset: int, done: bool, now: float
     ) -> bool:
         def add(connection: sqlite3.Connection) -> bool:
             # Rows and the offset reached are one transaction: lost together, they are read
@@ -203,7 +205,15 @@ class SqliteImportStore:
                 ).fetchone()
                 if mine is None:
                     return False
-                _insert_rows(connection, work.job.id, rows)
+                connection.executemany(
+                    _INSERT_ROW,
+                    zip(
+                        itertools.repeat(work.job.id),
+                        itertools.count(rows.first),
+                        rows.raws,
+                        rows.problems,
+                    ),
+                )
                 connection.execute(
                     "UPDATE import_jobs SET rows_read = rows_read + ?, read_offset = ?, "
                     "version = version + 1 WHERE id = ?",
@@ -427,11 +437,11 @@ class _relaxed:
             self.connection.execute(f"PRAGMA synchronous = {int(self.before)}")
 
 
+_INSERT_ROW = "INSERT OR REPLACE INTO import_rows (job_id, idx, raw, problem) VALUES (?, ?, ?, ?)"
+
+
 def _insert_rows(connection: sqlite3.Connection, job_id: str, rows: Iterable[InputRow]) -> None:
-    connection.executemany(
-        "INSERT OR REPLACE INTO import_rows (job_id, idx, raw, problem) VALUES (?, ?, ?, ?)",
-        [(job_id, row.index, row.raw, row.problem) for row in rows],
-    )
+    connection.executemany(_INSERT_ROW, [(job_id, *row) for row in rows])
 
 
 def _start(

@@ -30,6 +30,7 @@ from gateway.store.imports import (
     InputRow,
     NewJob,
     ReadInput,
+    RowBatch,
     RowFormat,
 )
 from gateway.store.owners import OwnerLock
@@ -235,7 +236,7 @@ async def test_an_input_is_read_in_batches_and_resumed_where_it_stopped(
     await first.store.create(new_job(size=10, source=str(source)))
     reading = await first.claim()
     assert isinstance(reading, ReadInput) and (reading.offset, reading.rows) == (0, 0)
-    assert await first.store.add_rows(reading, rows(12), 120, False, NOW)
+    assert await first.store.add_rows(reading, RowBatch.of(rows(12)), 120, False, NOW)
     chunk = await second.claim()  # a full chunk was read: it may go
     assert isinstance(chunk, ChunkWork) and chunk.chunk == 0
     assert await second.claim() is None  # the next one is not read yet
@@ -244,7 +245,7 @@ async def test_an_input_is_read_in_batches_and_resumed_where_it_stopped(
     resumed = await second.claim()
     assert isinstance(resumed, ReadInput) and (resumed.offset, resumed.rows) == (120, 12)
     more = [InputRow(i, "{}") for i in range(12, 25)]
-    assert await second.store.add_rows(resumed, more, 250, True, NOW)
+    assert await second.store.add_rows(resumed, RowBatch.of(more), 250, True, NOW)
     job = await second.store.get("job-1")
     assert job is not None and job.total == 25
 
@@ -274,11 +275,11 @@ async def test_only_commits_whose_loss_is_harmless_skip_the_fsync(
     await worker.store.create(new_job(size=10, source=str(tmp_path / "in.input")))
     reading = await worker.claim()
     assert isinstance(reading, ReadInput)
-    assert await worker.store.add_rows(reading, rows(10), 100, False, NOW)
+    assert await worker.store.add_rows(reading, RowBatch.of(rows(10)), 100, False, NOW)
     chunk = await worker.claim()
     assert isinstance(chunk, ChunkWork)
     more = [InputRow(i, "{}") for i in range(10, 15)]
-    assert await worker.store.add_rows(reading, more, 150, True, NOW)
+    assert await worker.store.add_rows(reading, RowBatch.of(more), 150, True, NOW)
     assert await worker.store.checkpoint(chunk, outcome(chunk), NOW)
     await database.run(lambda connection: connection.set_trace_callback(None))
 
