@@ -121,7 +121,11 @@ class Capabilities:
         # The unstored inputs' values in one C call, and what they are when none was given (a
         # draft's defaults: None, enrollInJourneys False): most contacts give none of them.
         attrs = [attr for attr, _ in unstored]
-        get = operator.attrgetter(*attrs, "phone")  # phone: so it answers a tuple, even of one
+        get: Callable[[ContactDraft], tuple[Any, ...]]
+        if len(attrs) > 1:  # attrgetter answers a tuple for two names or more
+            get = operator.attrgetter(*attrs)
+        else:
+            get = lambda contact: tuple(getattr(contact, attr) for attr in attrs)  # noqa: E731
         object.__setattr__(self, "_unstored_values", get)
         object.__setattr__(self, "_none_given", tuple(_DEFAULTS[attr] for attr in attrs))
 
@@ -144,7 +148,7 @@ class Capabilities:
     def warnings(self, contact: ContactDraft) -> list[str]:
         """One warning per given input the provider has nowhere to keep."""
         notes: list[str] = []
-        if self._unstored_values(contact)[:-1] != self._none_given:  # else none to tell of
+        if self._unstored_values(contact) != self._none_given:  # else none to tell of
             self._unstored_notes(contact, notes)
         status = contact.status
         if status is not None and "status" in self.stored and status not in self.statuses:

@@ -22,7 +22,7 @@ from gateway.store.imports import ImportStatus, JobRecord
 from providers.capabilities import Capabilities
 from providers.resilience.pacing import Rate
 
-__all__ = ["AHEAD", "ChunkPlan", "contacts_per_minute", "eta_seconds", "plan_chunks"]
+__all__ = ["AHEAD", "ChunkPlan", "contacts_per_minute", "eta_seconds", "pipelined", "plan_chunks"]
 
 MIN_CHUNK, MAX_CHUNK = 10, 1_000
 AHEAD = 3  # a no-budget job's chunks leased beyond its requests on the wire (bench 7 (a))
@@ -34,14 +34,21 @@ class ChunkPlan:
     in_flight: int  # chunks of the job leased at once (judged, on the wire or checkpointed)
 
 
+def pipelined(capabilities: Capabilities) -> bool:
+    """Whether a job's chunks are made ready AHEAD of the requests on the wire: a provider with
+    no budget, where the CPU is what keeps the requests from going out back to back."""
+    return capabilities.rate_limit is None
+
+
 def plan_chunks(capabilities: Capabilities, bulk_concurrency: int, max_bulk: int) -> ChunkPlan:
     per_request = capabilities.max_contacts_per_request if capabilities.native_bulk else None
-    if capabilities.rate_limit is None:
+    if pipelined(capabilities):
         size = per_request or MAX_CHUNK
         return ChunkPlan(max(1, min(size, max_bulk)), max(1, bulk_concurrency) + AHEAD)
     if per_request:
         size = per_request
     else:
+        assert capabilities.rate_limit is not None  # not pipelined: it has a budget
         rate = Rate.parse(capabilities.rate_limit)
         size = round(rate.requests / rate.period)  # one second of the budget
     return ChunkPlan(max(1, min(max(MIN_CHUNK, min(size, MAX_CHUNK)), max_bulk)), 1)

@@ -11,10 +11,13 @@ holds at most `slots + AHEAD` chunks at once besides the inputs being read, and 
   dead process: the chunk is sent again, whole, by the next worker (Trackly and CampaignLark
   upserts are idempotent; Heymarket looks each phone up before it creates it).
 
-The requests of every chunk sent from here share one gate per provider (providers/bulk.py
-`shared_gate`): `slots` (the gateway's `bulk_concurrency`) on the wire at once. The chunks held
-beyond them are claimed, judged and encoded meanwhile, so the next request is ready the moment
-a slot frees (plan.py AHEAD; `make bench` 7 (a)).
+How many go at once. For a provider with no budget (Trackly: plan.py `pipelined`), the
+requests of every chunk sent from here share one gate per provider (providers/bulk.py
+`shared_gate`): `slots` (the gateway's `bulk_concurrency`) on the wire at once, and the AHEAD
+chunks held beyond them are claimed, judged and encoded meanwhile, so the next request is
+ready the moment a slot frees (`make bench` 7 (a)). For a provider with a budget, at most
+`slots` chunks are sent at once, each with its bulk's own concurrency, as a bulkUpsertContacts
+is; a chunk claimed beyond them is judged and waits for one to end.
 
 Cancelling: a cancelled job's chunks in flight here are cancelled at once (asyncio), so no
 provider call of theirs starts after it; the contacts they carried are not counted (some may
@@ -48,7 +51,7 @@ from pathlib import Path
 from gateway.imports.formats import Record, read_records
 from gateway.imports.intake import INPUT_DIR, input_path
 from gateway.imports.jobs import Imports
-from gateway.imports.plan import AHEAD
+from gateway.imports.plan import AHEAD, pipelined
 from gateway.imports.rows import judger
 from gateway.service import BulkOutcome
 from gateway.store.base import StoreUnavailable
@@ -63,8 +66,8 @@ from gateway.store.imports import (
 )
 from gateway.store.owners import OwnerLock
 from providers.bulk import shared_gate
-from providers.errors import Origin, ProviderError
-from providers.model import ProviderName
+from providers.errors import Failure, Origin, ProviderError
+from providers.model import ContactDraft, ProviderName
 from providers.resilience.priority import background
 
 __all__ = ["ImportRunner"]
@@ -104,8 +107,10 @@ class ImportRunner:
         # theirs is given back or noted as stopped mid-send.
         self._settled: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
-        # Per provider, the requests of every chunk sent from here: `slots` on the wire at once.
+        # Per provider with no budget, the requests of every chunk sent from here: `slots` on
+        # the wire at once. Any other provider's chunks: `slots` sent at once.
         self._gates: dict[ProviderName, asyncio.Semaphore] = {}
+        self._sending = asyncio.Semaphore(self.slots)
         self._loop_task: asyncio.Task[None] | None = None
         self._purged_at = float("-inf")
         self._renewed_at = float("-inf")
@@ -288,12 +293,9 @@ class ImportRunner:
         try:
             # Background: while interactive calls wait for the provider's budget, the chunk's
             # calls take at most gateway.import_budget_share of it (every call made inside,
-            # the bulk's own tasks included: they copy this context). The gate: see above.
-            gate = self._gates.setdefault(job.provider, asyncio.Semaphore(self.slots))
-            with background(), shared_gate(gate):
-                outcome = await self.imports.service.bulk_upsert(
-                    job.provider, [j.item for j in judged], first_index=work.first
-                )
+            # the bulk's own tasks included: they copy this context). How many go: see above.
+            with background():
+                outcome = await self._bulk(job.provider, [j.item for j in judged], work.first)
         except ProviderError as error:
             # Every contact of the chunk refused for the account (credentials, payment,
             # product, provider not configured): the next chunks would be too.
@@ -336,6 +338,19 @@ class ImportRunner:
         # this task must not be taken for a chunk stopped mid-send.
         self._settle()
         await self._publish(job.id)
+
+    async def _bulk(
+        self, provider: ProviderName, items: list[ContactDraft | Failure], first: int
+    ) -> BulkOutcome:
+        service = self.imports.service
+        if pipelined(service.adapter(provider).capabilities):
+            gate = self._gates.get(provider)
+            if gate is None:
+                gate = self._gates[provider] = asyncio.Semaphore(self.slots)
+            with shared_gate(gate):
+                return await service.bulk_upsert(provider, items, first_index=first)
+        async with self._sending:
+            return await service.bulk_upsert(provider, items, first_index=first)
 
     def _settle(self) -> None:
         task = asyncio.current_task()

@@ -78,7 +78,7 @@ class NewJob:
     provider: ProviderName
     row_format: RowFormat
     chunk_size: int
-    max_in_flight: int  # chunks of this job sent at once, by every worker together
+    max_in_flight: int  # chunks of this job leased at once (judged, sent, checkpointed), fleet-wide
     header: tuple[str, ...] | None = None  # CSV: the header row's names
     source: str | None = None  # the input file still to read; None: rows are added at once
     created_at: float = 0.0
@@ -133,6 +133,10 @@ class RowBatch:
         """The batch of consecutive `rows` (`first`: where an empty batch would start)."""
         start = rows[0].index if rows else first
         return cls(start, [row.raw for row in rows], [row.problem for row in rows])
+
+    def __post_init__(self) -> None:
+        if len(self.raws) != len(self.problems):
+            raise ValueError(f"{len(self.raws)} rows but {len(self.problems)} problems")
 
     def __len__(self) -> int:
         return len(self.raws)

@@ -11,12 +11,13 @@ import httpx
 import pytest
 
 from providers.base import ContactAdapter, Runtime
-from providers.capabilities import INPUTS
+from providers.capabilities import INPUTS, Stored
 from providers.errors import ErrorCode
 from providers.model import (
     ContactDraft,
     FieldMode,
     HeymarketOptions,
+    ProviderName,
     SubscriptionStatus,
     TracklyOptions,
 )
@@ -162,3 +163,17 @@ def test_an_empty_but_given_input_is_warned_about_as_any_other(adapter: ContactA
         told = [w for w in capabilities.warnings(contact) if w.split(" ", 1)[0] == name]
         assert told == walked, name
         assert told, name
+
+
+@pytest.mark.parametrize("kept", [0, 1, 2], ids=["all-but-none", "all-but-one", "all-but-two"])
+def test_warnings_hold_whatever_few_inputs_are_unstored(kept: int) -> None:
+    # warnings() reads the unstored inputs' values together: for none, one or several of them.
+    capabilities = REGISTRY[ProviderName.TRACKLY].describe(None)
+    unstored = [name for attr, name in capabilities._unstored]
+    stored = {name: Stored(name) for _, name in INPUTS if name not in unstored[:kept]}
+    narrowed = replace(capabilities, stored=stored)
+    assert [name for _, name in narrowed._unstored] == unstored[:kept]
+    assert narrowed.warnings(ContactDraft()) == []
+    for attr, name in narrowed._unstored:
+        told = narrowed.warnings(ContactDraft(**{attr: SAMPLES[attr]}))
+        assert [w.split(" ", 1)[0] for w in told] == [name]

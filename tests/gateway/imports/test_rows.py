@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 from graphql.utilities import coerce_input_value
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from gateway.imports.rows import UNNAMED, contact_json, judge
+from gateway.imports.rows import UNNAMED, _judge_planned, _judge_walked, _plan, contact_json, judge
 from gateway.schema.inputs import ContactInput, HeymarketContactOptions
 from gateway.schema.translate import CHECKS
 from gateway.store.imports import InputRow, RowFormat
@@ -215,3 +217,36 @@ def test_every_check_fills_a_draft_field() -> None:
     # draft_of and the CSV plan build drafts with ContactDraft.of, which takes field names on
     # trust: each check's name must be one.
     assert set(CHECKS) <= {item.name for item in dataclasses.fields(ContactDraft)}
+
+
+# Header names a CSV may use (duplicates and an unnamed column included), and cells to fill them.
+NAMES = ["phone", "Phone", "email", "first_name", "LastName", "listNumber", "status", "tags"]
+NAMES += ["plan", "tier", "", "Plan"]
+CELLS = st.sampled_from(
+    [
+        "", " ", "(415) 555-2671", "+14155552672", "12", "ann@example.com", "not-an-email",
+        " Ann ", "unsubscribed", "maybe", "vip; new ;;", ";", "gold", "é", "x" * 4096, "x" * 4097,
+        "\t",
+    ]
+)  # fmt: skip
+
+
+@settings(max_examples=1_000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    header=st.lists(st.sampled_from(NAMES), min_size=1, max_size=6),
+    data=st.data(),
+)
+def test_a_planned_row_is_judged_as_the_cell_by_cell_walk_judges_it(
+    header: list[str], data: st.DataObject
+) -> None:
+    # The plan (one pass over the cells) against the walk it replaced: same draft or refusal,
+    # same phone and email reported, same notes; where the plan declines (two columns filling
+    # one value, a status naming no member), the walk is what judges the row.
+    fields = data.draw(st.lists(CELLS, min_size=len(header), max_size=len(header)))
+    walked = _judge_walked(fields, tuple(header), "US")
+    plan = _plan(tuple(header))
+    planned = None if plan is None else _judge_planned(fields, plan, "US")
+    if planned is not None:
+        assert planned == walked
+    as_row = judge(InputRow(0, json.dumps(fields)), RowFormat.CSV, tuple(header), "US")
+    assert as_row == walked

@@ -209,3 +209,48 @@ def test_the_change_feed_says_whether_anyone_here_watches_a_job() -> None:
     assert changes.watched("a")
     changes.unwatch("a", second)
     assert not changes.watched("a")
+
+
+class TimedBulks(httpx.AsyncBaseTransport):
+    """Trackly's bulk endpoint answering after a moment, counting the requests on the wire."""
+
+    def __init__(self) -> None:
+        self.in_flight = 0
+        self.most = 0
+        self.requests = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        count = len(json.loads(await request.aread())["contacts"])
+        self.requests += 1
+        self.in_flight += 1
+        self.most = max(self.most, self.in_flight)
+        try:
+            await asyncio.sleep(0.02)
+        finally:
+            self.in_flight -= 1
+        body = {"success_count": count, "error_count": 0, "errors": [], "contacts_created": count}
+        return httpx.Response(200, json=body)
+
+
+async def test_the_chunks_of_every_job_share_bulk_concurrency_requests_on_the_wire(
+    tmp_path: Path,
+) -> None:
+    # A Trackly job leases AHEAD chunks beyond those on the wire, judged and encoded meanwhile;
+    # the requests of every chunk of the process, whatever its job, share one gate of
+    # `bulk_concurrency`. Two jobs at once: never more than 2 requests, and both finish.
+    provider = TimedBulks()
+    sandbox = Sandbox()
+    settings = GatewaySettings(data_dir=tmp_path, max_bulk_contacts=10, bulk_concurrency=2)
+    files = [
+        "phone\n" + "".join(f"+1415555{base + n:04d}\n" for n in range(120))
+        for base in (3000, 5000)
+    ]
+    async with serve(
+        sandbox.config(settings), sandbox=sandbox, transports={ProviderName.TRACKLY: provider}
+    ) as client:
+        jobs = [started(await upload(client.http, "TRACKLY", text.encode())) for text in files]
+        done = [await finished(client.http, job["id"], seconds=60) for job in jobs]
+
+    assert [(job["status"], job["succeeded"]) for job in done] == [("SUCCEEDED", 120)] * 2
+    assert provider.requests == 24
+    assert provider.most == 2
