@@ -5,7 +5,7 @@ Chunk size: for a provider with no budget and a native bulk (Trackly), one full 
 bulkUpsertContacts keeps its requests, and `AHEAD` more chunks leased besides: judged and
 encoded while the others are on the wire, so a request slot never waits on the store or on
 the CPU to have its next request ready (`make bench` 7 (a); runner.py). Each process has at
-most `bulk_concurrency` of a provider's requests on the wire; a fleet of processes sharing one
+most `bulk_concurrency` of such a provider's requests on the wire; a fleet of processes sharing one
 job may have up to `bulk_concurrency + AHEAD` (trackly.md: no rate limit, parallel bulk calls
 are fine). For a provider whose budget is the bottleneck, chunks stay small so progress and
 cancellation are fine-grained, one chunk of a job in flight at a time (so a job's rows that
