@@ -39,7 +39,6 @@ from strawberry.types.base import get_object_definition
 
 from gateway.imports.formats import COLUMNS
 from gateway.input import validation as check
-from gateway.input.validation import MAX_TEXT
 from gateway.schema.enums import SubscriptionStatus
 from gateway.schema.inputs import ContactInput
 from gateway.schema.scalars import SCALAR_MAP
@@ -200,8 +199,7 @@ def _custom_check(names: list[str]) -> Callable[[Any, str], Any]:
 
     def values_only(custom: dict[str, str], region: str) -> dict[str, str]:
         for key, value in custom.items():
-            if len(value) > MAX_TEXT or not value.isascii():
-                check.custom_field_text(key, value)  # raises if it is refused
+            check.custom_field_text(key, value)
         return custom
 
     return values_only

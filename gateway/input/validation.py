@@ -31,20 +31,19 @@ _PLAIN = (bool, int, str)  # a tuple: `bool | int | str` would build a union per
 def phone(raw: str | None, region: str, field: str = "phone") -> str | None:
     if raw is None:
         return None
-    # The code is only looked up for a refusal: an import checks one phone per row.
-    if not well_formed(raw):
-        raise ProviderError.of(_phone_code(field), f"{field} {_ILL_FORMED}", field=field)
+    code = _PHONE_CODES.get(field, _INVALID_PHONE)
+    _unicode(raw, field, code)
     try:
         if field == "phone":
             return normalize_phone(raw, region)
         return normalize_repeated(raw, region)  # a list number: the same on many contacts
     except InvalidPhone as exc:
-        message = f"{field} {_quote(raw)} {exc}"
-        raise ProviderError.of(_phone_code(field), message, field=field) from None
+        raise ProviderError.of(code, f"{field} {_quote(raw)} {exc}", field=field) from None
 
 
-def _phone_code(field: str) -> ErrorCode:
-    return ErrorCode.INVALID_LIST_NUMBER if field == "listNumber" else ErrorCode.INVALID_PHONE
+# Looked up once, not per phone: an enum member's lookup costs more than the dict's.
+_INVALID_PHONE = ErrorCode.INVALID_PHONE
+_PHONE_CODES = {"listNumber": ErrorCode.INVALID_LIST_NUMBER}
 
 
 def custom_fields(value: Any, field: str = "customFields") -> dict[str, FieldValue]:

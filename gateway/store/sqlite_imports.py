@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 import json
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from gateway.store.imports import (
@@ -79,7 +79,7 @@ class SqliteImportStore:
                         job.created_at,
                     ),
                 )
-                _insert_rows(connection, job.id, rows)
+                _insert_rows(connection, job.id, RowBatch.of(rows))
                 found = _job(connection, job.id)
             assert found is not None
             return found
@@ -205,15 +205,7 @@ class SqliteImportStore:
                 ).fetchone()
                 if mine is None:
                     return False
-                connection.executemany(
-                    _INSERT_ROW,
-                    zip(
-                        itertools.repeat(work.job.id),
-                        itertools.count(rows.first),
-                        rows.raws,
-                        rows.problems,
-                    ),
-                )
+                _insert_rows(connection, work.job.id, rows)
                 connection.execute(
                     "UPDATE import_jobs SET rows_read = rows_read + ?, read_offset = ?, "
                     "version = version + 1 WHERE id = ?",
@@ -437,11 +429,12 @@ class _relaxed:
             self.connection.execute(f"PRAGMA synchronous = {int(self.before)}")
 
 
-_INSERT_ROW = "INSERT OR REPLACE INTO import_rows (job_id, idx, raw, problem) VALUES (?, ?, ?, ?)"
-
-
-def _insert_rows(connection: sqlite3.Connection, job_id: str, rows: Iterable[InputRow]) -> None:
-    connection.executemany(_INSERT_ROW, [(job_id, *row) for row in rows])
+def _insert_rows(connection: sqlite3.Connection, job_id: str, rows: RowBatch) -> None:
+    # Straight from the batch's columns: no tuple a row is built in Python.
+    connection.executemany(
+        "INSERT OR REPLACE INTO import_rows (job_id, idx, raw, problem) VALUES (?, ?, ?, ?)",
+        zip(itertools.repeat(job_id), itertools.count(rows.first), rows.raws, rows.problems),
+    )
 
 
 def _start(
