@@ -12,6 +12,7 @@ accounts never do, and no key carries a secret, a URL or a contact's data.
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import hashlib
 import logging
@@ -78,6 +79,22 @@ class FleetStats:
             entry = self.shared_waits[provider]
             entry[0] += 1
             entry[1] += seconds
+
+
+def honour_cancel(task: asyncio.Task[object] | None, asked: int) -> None:
+    """Raise the cancellation a Redis call swallowed.
+
+    redis-py writes a command under `asyncio.wait_for(..., socket_timeout)`. On Python 3.11,
+    wait_for returns the write's result when the task is cancelled just as the write ends
+    (CPython gh-86296, fixed in 3.12, where wait_for is built on asyncio.timeout): the cancel
+    is counted (`task.cancelling()` went up) but never raised, and the caller goes on as if
+    nothing had asked it to stop. A loop of shared-pacer calls then outlives its cancellation
+    for good; seen as an import's slot-takers that a shutdown or a test could not stop. So a
+    cancel asked for during the call and not delivered is raised here, when it returns; an
+    `asyncio.timeout` around the caller still turns it into its TimeoutError. Harmless on 3.12
+    and later, where nothing is swallowed."""
+    if task is not None and task.cancelling() > asked:
+        raise asyncio.CancelledError
 
 
 class RedisLink:
@@ -155,22 +172,30 @@ class RedisLink:
         through here, so the link always knows whether Redis answers."""
         if not self.available():
             return DOWN
+        task = asyncio.current_task()
+        asked = task.cancelling() if task is not None else 0
         try:
             result = await operation()
         except REDIS_ERRORS as exc:
             self.failed(exc)
+            honour_cancel(task, asked)
             return DOWN
         self.succeeded()
+        honour_cancel(task, asked)
         return result
 
     async def ping(self) -> bool:
         """For readiness: a live round trip, whatever the cool-down says."""
+        task = asyncio.current_task()
+        asked = task.cancelling() if task is not None else 0
         try:
             await self.client.ping()
         except REDIS_ERRORS as exc:
             self.failed(exc)
+            honour_cancel(task, asked)
             return False
         self.succeeded()
+        honour_cancel(task, asked)
         return True
 
     async def aclose(self) -> None:

@@ -38,7 +38,11 @@ class Loopers:
     async def stop(self) -> None:
         for task in self.tasks:
             task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
+        # Bounded: a caller that outlives its cancel (test_link.py) fails here, not by timeout.
+        _, going_on = await asyncio.wait(self.tasks, timeout=5)
+        for task in going_on:
+            task.cancel()
+        assert not going_on, f"{len(going_on)} callers went on after their cancel"
 
     def count(self, priority: Priority, since: float = 0.0) -> int:
         return sum(1 for at, p in self.granted if p is priority and at >= since)
