@@ -172,6 +172,13 @@ class RedisLink:
         through here, so the link always knows whether Redis answers."""
         if not self.available():
             return DOWN
+        return await self._call(operation)
+
+    async def ping(self) -> bool:
+        """For readiness: a live round trip, whatever the cool-down says."""
+        return await self._call(self.client.ping) is not DOWN
+
+    async def _call(self, operation: Callable[[], Awaitable[T]]) -> T | Down:
         task = asyncio.current_task()
         asked = task.cancelling() if task is not None else 0
         try:
@@ -183,20 +190,6 @@ class RedisLink:
         self.succeeded()
         honour_cancel(task, asked)
         return result
-
-    async def ping(self) -> bool:
-        """For readiness: a live round trip, whatever the cool-down says."""
-        task = asyncio.current_task()
-        asked = task.cancelling() if task is not None else 0
-        try:
-            await self.client.ping()
-        except REDIS_ERRORS as exc:
-            self.failed(exc)
-            honour_cancel(task, asked)
-            return False
-        self.succeeded()
-        honour_cancel(task, asked)
-        return True
 
     async def aclose(self) -> None:
         await self.client.aclose()
